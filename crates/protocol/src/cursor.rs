@@ -72,7 +72,8 @@ impl FromStr for Cursor {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || CursorParseError(s.chars().take(64).collect());
         let (ms, seq) = s.trim().split_once('-').ok_or_else(err)?;
-        let digits = |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
         if !digits(ms) || !digits(seq) {
             return Err(err());
         }
@@ -108,7 +109,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        for bad in ["", "-", "1-", "-1", "a-1", "1-b", "1-2-3", "1 -2", "99999999999999999999999-1"] {
+        for bad in [
+            "",
+            "-",
+            "1-",
+            "-1",
+            "a-1",
+            "1-b",
+            "1-2-3",
+            "1 -2",
+            "99999999999999999999999-1",
+        ] {
             assert!(bad.parse::<Cursor>().is_err(), "{bad:?} parsed");
         }
     }

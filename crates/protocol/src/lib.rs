@@ -29,8 +29,8 @@ pub use cursor::{Cursor, CursorParseError};
 pub use envelope::{ConnectedData, Envelope, ACK_EVENT, CONNECTED_EVENT};
 pub use event_name::{validate_event_name, EventNameError, MAX_EVENT_NAME_LEN};
 pub use messages::{
-    ConnectRequest, ConnectResponse, DisconnectRequest, ErrorBody, MessageRequest,
-    MessageResponse, PollResponse, PolledMessage,
+    ConnectRequest, ConnectResponse, DisconnectRequest, ErrorBody, MessageRequest, MessageResponse,
+    PollResponse, PolledMessage,
 };
 
 /// The protocol version this crate speaks.

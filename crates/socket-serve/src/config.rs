@@ -1,0 +1,211 @@
+//! Configuration: which store, and the limits and timings of the protocol.
+
+use std::time::Duration;
+
+/// Which store holds the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded in-memory store: one process, nothing to install.
+    Memory,
+    /// Redis at this URL (`redis://`, `rediss://`, `redis://:password@host:port/db`).
+    Redis(String),
+}
+
+/// Everything an app can tune. `Config::default()` is the in-memory store with the
+/// documented defaults; [`Config::from_env`] reads `REDIS_URL` and `SOCKET_SERVE_*`.
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_serve::{Config, StoreConfig};
+///
+/// let config = Config {
+///     max_stream_duration: Some(Duration::from_secs(250)), // below Vercel's 300 s
+///     ..Config::default()
+/// };
+/// assert_eq!(config.store, StoreConfig::Memory);
+/// assert_eq!(config.heartbeat_interval, Duration::from_secs(15));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The store. Default: [`StoreConfig::Memory`].
+    pub store: StoreConfig,
+    /// Prefix of every Redis key. Default `ss`.
+    pub key_prefix: String,
+    /// A session not seen (no request, no stream heartbeat) for this long is expired and
+    /// gets `on_disconnect`. Default 120 s.
+    pub session_ttl: Duration,
+    /// How long messages are kept for resuming clients. Default 120 s.
+    pub recovery_window: Duration,
+    /// Interval of stream heartbeats. Default 15 s.
+    pub heartbeat_interval: Duration,
+    /// End each stream after this long, with a `retry:` hint (set it below your platform's
+    /// limit). Default: no limit.
+    pub max_stream_duration: Option<Duration>,
+    /// The `retry:` hint sent when the server ends a stream on purpose. Default 1 s.
+    pub retry_hint: Duration,
+    /// How long a long-poll waits for a message. Default 25 s.
+    pub poll_timeout: Duration,
+    /// Largest request body. Default 1 MiB.
+    pub max_body_size: usize,
+    /// How long a store call may take before the request answers 503. Default 2 s.
+    pub store_timeout: Duration,
+    /// How long a message handler may hold its message id before a retry may run it again.
+    /// Default 30 s.
+    pub handler_lease: Duration,
+    /// How often one instance looks for expired sessions while serving requests. Default 1 s.
+    pub sweep_interval: Duration,
+    /// How many expired sessions one sweep handles at most. Default 16.
+    pub sweep_batch: usize,
+    /// On shutdown, how long requests in flight may take to finish. Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            store: StoreConfig::Memory,
+            key_prefix: "ss".into(),
+            session_ttl: Duration::from_secs(120),
+            recovery_window: Duration::from_secs(120),
+            heartbeat_interval: Duration::from_secs(15),
+            max_stream_duration: None,
+            retry_hint: Duration::from_secs(1),
+            poll_timeout: Duration::from_secs(25),
+            max_body_size: 1024 * 1024,
+            store_timeout: Duration::from_secs(2),
+            handler_lease: Duration::from_secs(30),
+            sweep_interval: Duration::from_secs(1),
+            sweep_batch: 16,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An environment variable had a value that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?}: {problem}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    problem: &'static str,
+}
+
+impl Config {
+    /// The defaults, overridden by the environment:
+    ///
+    /// | variable | field |
+    /// |---|---|
+    /// | `REDIS_URL` | `store` (unset or empty: memory) |
+    /// | `SOCKET_SERVE_KEY_PREFIX` | `key_prefix` |
+    /// | `SOCKET_SERVE_SESSION_TTL_MS` | `session_ttl` |
+    /// | `SOCKET_SERVE_RECOVERY_WINDOW_MS` | `recovery_window` |
+    /// | `SOCKET_SERVE_HEARTBEAT_MS` | `heartbeat_interval` |
+    /// | `SOCKET_SERVE_MAX_STREAM_MS` | `max_stream_duration` (0: no limit) |
+    /// | `SOCKET_SERVE_POLL_TIMEOUT_MS` | `poll_timeout` |
+    /// | `SOCKET_SERVE_MAX_BODY_BYTES` | `max_body_size` |
+    /// | `SOCKET_SERVE_STORE_TIMEOUT_MS` | `store_timeout` |
+    /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
+    ///
+    /// ```
+    /// let config = socket_serve::Config::from_env().expect("valid environment");
+    /// # let _ = config;
+    /// ```
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        if let Some(url) = get("REDIS_URL").filter(|u| !u.trim().is_empty()) {
+            c.store = StoreConfig::Redis(url.trim().to_owned());
+        }
+        if let Some(prefix) = get("SOCKET_SERVE_KEY_PREFIX").filter(|p| !p.is_empty()) {
+            c.key_prefix = prefix;
+        }
+        let ms = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            let Some(value) = get(name) else {
+                return Ok(None);
+            };
+            value
+                .trim()
+                .parse::<u64>()
+                .map(|v| Some(Duration::from_millis(v)))
+                .map_err(|_| ConfigError {
+                    name,
+                    value,
+                    problem: "expected a whole number of milliseconds",
+                })
+        };
+        let positive = |name: &'static str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(ConfigError {
+                name,
+                value: "0".into(),
+                problem: "must be more than 0",
+            }),
+            other => Ok(other),
+        };
+        macro_rules! set {
+            ($field:ident, $name:literal) => {
+                if let Some(d) = positive($name, ms($name)?)? {
+                    c.$field = d;
+                }
+            };
+        }
+        set!(session_ttl, "SOCKET_SERVE_SESSION_TTL_MS");
+        set!(recovery_window, "SOCKET_SERVE_RECOVERY_WINDOW_MS");
+        set!(heartbeat_interval, "SOCKET_SERVE_HEARTBEAT_MS");
+        set!(poll_timeout, "SOCKET_SERVE_POLL_TIMEOUT_MS");
+        set!(store_timeout, "SOCKET_SERVE_STORE_TIMEOUT_MS");
+        set!(shutdown_grace, "SOCKET_SERVE_SHUTDOWN_GRACE_MS");
+        if let Some(d) = ms("SOCKET_SERVE_MAX_STREAM_MS")? {
+            c.max_stream_duration = (!d.is_zero()).then_some(d);
+        }
+        if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
+            c.max_body_size = value.trim().parse().map_err(|_| ConfigError {
+                name: "SOCKET_SERVE_MAX_BODY_BYTES",
+                value,
+                problem: "expected a whole number of bytes",
+            })?;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn empty_environment_gives_defaults_on_memory() {
+        let c = Config::from_lookup(env(&[])).unwrap();
+        assert_eq!(c.store, StoreConfig::Memory);
+        assert_eq!(c.session_ttl, Duration::from_secs(120));
+        assert_eq!(c.max_stream_duration, None);
+    }
+
+    #[test]
+    fn redis_url_and_timings_are_read() {
+        let c = Config::from_lookup(env(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("SOCKET_SERVE_MAX_STREAM_MS", "2500"),
+            ("SOCKET_SERVE_HEARTBEAT_MS", "100"),
+        ]))
+        .unwrap();
+        assert_eq!(c.store, StoreConfig::Redis("redis://127.0.0.1:6379".into()));
+        assert_eq!(c.max_stream_duration, Some(Duration::from_millis(2500)));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn bad_numbers_are_named_in_the_error() {
+        let err = Config::from_lookup(env(&[("SOCKET_SERVE_SESSION_TTL_MS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("SOCKET_SERVE_SESSION_TTL_MS"));
+        assert!(Config::from_lookup(env(&[("SOCKET_SERVE_HEARTBEAT_MS", "0")])).is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! Turning an emit into a log append: validation, the envelope, and which log.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use socket_serve_protocol::{validate_event_name, Envelope};
+
+use crate::engine::{Engine, Socket};
+use crate::error::Error;
+use crate::store::{EntryKind, LogId, Outgoing};
+
+/// Longest room name, in bytes.
+const MAX_ROOM_LEN: usize = 128;
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn validate_room(room: &str) -> Result<(), Error> {
+    if room.is_empty() {
+        return Err(Error::InvalidRoom("room name is empty"));
+    }
+    if room.len() > MAX_ROOM_LEN {
+        return Err(Error::InvalidRoom("room name is longer than 128 bytes"));
+    }
+    if room.chars().any(char::is_control) {
+        return Err(Error::InvalidRoom("room name contains a control character"));
+    }
+    Ok(())
+}
+
+/// The envelope JSON of an app emit, after checking the event name.
+pub(crate) fn envelope<T: Serialize + ?Sized>(
+    event: &str,
+    data: &T,
+    from: Option<&str>,
+    room: Option<&str>,
+) -> Result<Arc<str>, Error> {
+    validate_event_name(event)?;
+    let mut env = Envelope::new(event, serde_json::to_value(data)?, now_ms());
+    env.from = from.map(str::to_owned);
+    env.room = room.map(str::to_owned);
+    Ok(env.to_json().into())
+}
+
+pub(crate) async fn append(
+    engine: &Engine,
+    log: LogId,
+    json: Arc<str>,
+    except: Option<&str>,
+    dedup: Option<(String, String)>,
+) -> Result<(), Error> {
+    let kind = EntryKind::Message {
+        json,
+        except: except.map(str::to_owned),
+    };
+    engine.store.append(Outgoing { log, kind, dedup }).await?;
+    Ok(())
+}
+
+/// To every session, except `sender` (by public id) when given.
+pub(crate) async fn broadcast<T: Serialize + ?Sized>(
+    engine: &Engine,
+    sender: Option<&Socket>,
+    event: &str,
+    data: &T,
+) -> Result<(), Error> {
+    let from = sender.map(Socket::id);
+    let json = envelope(event, data, from, None)?;
+    let dedup = sender.and_then(Socket::next_dedup_key);
+    append(engine, LogId::All, json, from, dedup).await
+}
+
+/// Emits to the members of one room: from [`SocketServe::to`](crate::SocketServe::to) (all
+/// members) or [`Socket::to`] (all members but that socket).
+///
+/// ```
+/// # async fn f(io: socket_serve::SocketServe, socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
+/// io.to("lobby").emit("tick", &1).await?;          // everyone in the room
+/// socket.to("lobby").emit("typing", &true).await?; // everyone in the room but `socket`
+/// # Ok(()) }
+/// ```
+pub struct RoomEmitter {
+    engine: Arc<Engine>,
+    room: String,
+    sender: Option<Socket>,
+}
+
+impl RoomEmitter {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        room: &str,
+        sender: Option<Socket>,
+    ) -> Self {
+        RoomEmitter {
+            engine,
+            room: room.to_owned(),
+            sender,
+        }
+    }
+
+    /// Sends `event` with `data` to the room.
+    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Error> {
+        validate_room(&self.room)?;
+        let from = self.sender.as_ref().map(Socket::id);
+        let json = envelope(event, data, from, Some(&self.room))?;
+        let dedup = self.sender.as_ref().and_then(Socket::next_dedup_key);
+        let log = LogId::Room(self.room.clone());
+        append(&self.engine, log, json, from, dedup).await
+    }
+
+    /// Public ids of the room's members.
+    pub async fn members(&self) -> Result<Vec<String>, Error> {
+        validate_room(&self.room)?;
+        Ok(self.engine.store.room_members(&self.room).await?)
+    }
+}

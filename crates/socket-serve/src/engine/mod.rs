@@ -1,0 +1,333 @@
+//! The engine: the handler registry, the [`Socket`] handle, and the connect / message /
+//! disconnect flows, all on top of a [`Store`](crate::store::Store).
+
+pub(crate) mod emit;
+mod handlers;
+mod ids;
+pub(crate) mod lifecycle;
+mod socket;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, RwLock};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use emit::RoomEmitter;
+pub use handlers::{Ack, HandlerOutput, IntoAck};
+pub use socket::Socket;
+
+pub(crate) use lifecycle::MessageInput;
+
+use crate::config::{Config, StoreConfig};
+use crate::error::Error;
+use crate::store::{DynStore, MemoryStore, Store};
+use handlers::{LifecycleHandler, MessageHandler};
+
+/// The server: register handlers on it, emit from anywhere, and mount it with
+/// [`SocketServe::router`] (axum) or [`SocketServe::service`] (any tower host).
+///
+/// Cloning is cheap; every clone is the same server.
+///
+/// ```
+/// use serde::Deserialize;
+/// use serde_json::json;
+/// use socket_serve::{Config, SocketServe};
+///
+/// #[derive(Deserialize, serde::Serialize)]
+/// struct ChatMsg { text: String }
+///
+/// let io = SocketServe::new(Config::default()).unwrap();
+/// io.on_connect(|socket| async move {
+///     socket.emit("welcome", json!({"id": socket.id()})).await
+/// });
+/// io.on_message("chat", |socket, msg: ChatMsg| async move {
+///     socket.broadcast("chat", &msg).await
+/// });
+/// io.on_disconnect(|socket| async move {
+///     tracing::info!(id = socket.id(), "left");
+/// });
+/// let app: axum::Router = axum::Router::new().nest("/socket", io.router());
+/// # let _ = app;
+/// ```
+#[derive(Clone)]
+pub struct SocketServe {
+    pub(crate) engine: Arc<Engine>,
+}
+
+pub(crate) struct Engine {
+    pub(crate) config: Config,
+    pub(crate) store: DynStore,
+    handlers: RwLock<Arc<Handlers>>,
+    pub(crate) last_sweep_ms: AtomicU64,
+    shutdown: watch::Sender<bool>,
+    pub(crate) ticker_running: AtomicBool,
+    /// Streams open on this instance (the heartbeat ticker runs while there are any).
+    pub(crate) open_streams: AtomicUsize,
+}
+
+#[derive(Default, Clone)]
+pub(crate) struct Handlers {
+    pub(crate) connect: Option<LifecycleHandler>,
+    pub(crate) disconnect: Option<LifecycleHandler>,
+    pub(crate) messages: HashMap<String, MessageHandler>,
+}
+
+impl SocketServe {
+    /// A server on the store the config names (memory by default). Connecting to Redis
+    /// happens on the first request, not here: start-up stays cheap.
+    ///
+    /// ```
+    /// let io = socket_serve::SocketServe::new(socket_serve::Config::default()).unwrap();
+    /// # let _ = io;
+    /// ```
+    pub fn new(config: Config) -> Result<SocketServe, Error> {
+        let store: DynStore = match &config.store {
+            StoreConfig::Memory => Arc::new(MemoryStore::new(
+                config.session_ttl,
+                config.recovery_window,
+            )),
+            #[cfg(feature = "redis")]
+            StoreConfig::Redis(url) => Arc::new(crate::store::redis::RedisStore::open(
+                url,
+                crate::store::redis::RedisOptions::from_config(&config),
+            )?),
+            #[cfg(not(feature = "redis"))]
+            StoreConfig::Redis(_) => {
+                return Err(Error::Config(
+                    "REDIS_URL is set but socket-serve was built without the `redis` feature"
+                        .into(),
+                ))
+            }
+        };
+        Ok(Self::with_store(config, store))
+    }
+
+    /// A server on a store of your own (or a [`MemoryStore`] shared with a test).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use socket_serve::{store::MemoryStore, Config, SocketServe};
+    ///
+    /// let config = Config::default();
+    /// let store = MemoryStore::new(config.session_ttl, config.recovery_window);
+    /// let io = SocketServe::with_store(config, Arc::new(store));
+    /// # let _ = io;
+    /// ```
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> SocketServe {
+        let (shutdown, _) = watch::channel(false);
+        SocketServe {
+            engine: Arc::new(Engine {
+                config,
+                store,
+                handlers: RwLock::new(Arc::new(Handlers::default())),
+                last_sweep_ms: AtomicU64::new(0),
+                shutdown,
+                ticker_running: AtomicBool::new(false),
+                open_streams: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.engine.config
+    }
+
+    /// Runs `f` for every new session, inside its `/connect` request, before the answer.
+    /// What it emits is stored before the client gets its session id. Returning an error
+    /// refuses the connection (see [`HandlerError::reject`](crate::HandlerError::reject)).
+    ///
+    /// ```
+    /// # let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// io.on_connect(|socket| async move {
+    ///     socket.emit("welcome", serde_json::json!({"id": socket.id()})).await
+    /// });
+    /// ```
+    pub fn on_connect<F, Fut, O>(&self, f: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: HandlerOutput<()> + 'static,
+    {
+        let handler = handlers::lifecycle(f);
+        self.engine.update_handlers(|h| h.connect = Some(handler));
+        self
+    }
+
+    /// Runs `f` for each client emit of `event`, inside its `/message` request. The payload
+    /// is deserialized into `T` (`serde_json::Value` takes anything); a payload that does
+    /// not fit answers 400 and `f` does not run. What `f` returns on success becomes the
+    /// emit's ack (see [`IntoAck`]).
+    ///
+    /// ```
+    /// use socket_serve::Ack;
+    /// # let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// io.on_message("add", |_socket, (a, b): (i64, i64)| async move {
+    ///     Ok::<_, socket_serve::Error>(Ack(a + b))
+    /// });
+    /// ```
+    pub fn on_message<T, F, Fut, O, R>(&self, event: &str, f: F) -> &Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: HandlerOutput<R> + 'static,
+        R: IntoAck + 'static,
+    {
+        let handler = handlers::message(event, f);
+        self.engine.update_handlers(|h| {
+            h.messages.insert(event.to_owned(), handler);
+        });
+        self
+    }
+
+    /// Runs `f` once when a session ends: the client disconnected, the server called
+    /// [`Socket::disconnect`], or the session expired. Its state and rooms are still
+    /// readable inside `f`; they are deleted after it.
+    ///
+    /// ```
+    /// # let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// io.on_disconnect(|socket| async move {
+    ///     let _ = socket.broadcast("left", serde_json::json!({"id": socket.id()})).await;
+    /// });
+    /// ```
+    pub fn on_disconnect<F, Fut, O>(&self, f: F) -> &Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: HandlerOutput<()> + 'static,
+    {
+        let handler = handlers::lifecycle(f);
+        self.engine.update_handlers(|h| h.disconnect = Some(handler));
+        self
+    }
+
+    /// Sends `event` to every session.
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.emit("announcement", serde_json::json!({"text": "deploying"})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Error> {
+        emit::broadcast(&self.engine, None, event, data).await
+    }
+
+    /// Sends to the members of a room.
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.to("lobby").emit("tick", &1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn to(&self, room: &str) -> RoomEmitter {
+        RoomEmitter::new(self.engine.clone(), room, None)
+    }
+
+    /// Public ids of the sessions in a room.
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// let who: Vec<String> = io.room_members("lobby").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn room_members(&self, room: &str) -> Result<Vec<String>, Error> {
+        emit::validate_room(room)?;
+        Ok(self.engine.store.room_members(room).await?)
+    }
+
+    /// Starts a graceful shutdown: open streams end with a `retry:` hint (their clients
+    /// resume on another instance) and long-polls answer at once. Pair it with your HTTP
+    /// server's graceful shutdown, or use [`SocketServe::shutdown_on`].
+    pub fn begin_shutdown(&self) {
+        self.engine.shutdown.send_replace(true);
+    }
+
+    /// A future for `axum::serve(..).with_graceful_shutdown(..)`: waits for `signal`,
+    /// then [`begin_shutdown`](Self::begin_shutdown).
+    ///
+    /// ```no_run
+    /// # async fn f(io: socket_serve::SocketServe, listener: tokio::net::TcpListener) {
+    /// let app = axum::Router::new().nest("/socket", io.router());
+    /// axum::serve(listener, app)
+    ///     .with_graceful_shutdown(io.shutdown_on(socket_serve::shutdown_signal()))
+    ///     .await
+    ///     .unwrap();
+    /// # }
+    /// ```
+    pub fn shutdown_on(
+        &self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let io = self.clone();
+        async move {
+            signal.await;
+            io.begin_shutdown();
+        }
+    }
+
+    /// Runs the expiry sweep now (it also runs by itself, at most once per
+    /// `sweep_interval`, during requests). A long-running server may call it on a timer
+    /// so that `on_disconnect` runs for vanished clients even when no request comes.
+    pub async fn sweep_expired(&self) -> Result<usize, Error> {
+        lifecycle::sweep(&self.engine).await
+    }
+}
+
+impl Engine {
+    /// The handlers as registered now (a cheap snapshot: registration copies, requests don't).
+    pub(crate) fn handlers(&self) -> Arc<Handlers> {
+        self.handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn update_handlers(&self, f: impl FnOnce(&mut Handlers)) {
+        let mut guard = self.handlers.write().unwrap_or_else(|e| e.into_inner());
+        let mut handlers = Handlers::clone(&guard);
+        f(&mut handlers);
+        *guard = Arc::new(handlers);
+    }
+
+    pub(crate) fn shutdown_watch(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C: the signals a platform sends before it stops an
+/// instance.
+///
+/// ```no_run
+/// # async fn f() {
+/// socket_serve::shutdown_signal().await;
+/// # }
+/// ```
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

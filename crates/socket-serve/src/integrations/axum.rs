@@ -1,0 +1,22 @@
+//! axum: the server as a `Router` to nest under a base path.
+
+use crate::engine::SocketServe;
+
+impl SocketServe {
+    /// Every endpoint as an axum `Router`, to nest under the base path your client
+    /// connects to.
+    ///
+    /// ```
+    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "hello" }))
+    ///     .nest("/socket", io.router());
+    /// # let _ = app;
+    /// ```
+    pub fn router(&self) -> axum::Router {
+        let service = self.service();
+        axum::Router::new()
+            .route_service("/", service.clone())
+            .route_service("/{*rest}", service)
+    }
+}

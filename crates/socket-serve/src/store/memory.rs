@@ -1,0 +1,439 @@
+//! The embedded in-memory store: the same model as Redis, inside one process.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use socket_serve_protocol::Cursor;
+
+use super::{
+    Claim, Entry, EntryKind, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta,
+    Store, StoreResult, Subscription,
+};
+
+/// An in-process [`Store`]: the default when `REDIS_URL` is not set.
+///
+/// It gives the guarantees of the Redis store to the clients of one process (exactly once,
+/// in order, across stream cuts; idempotent emits; expiry), and nothing across processes:
+/// run one instance with it, or use the Redis store.
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_serve::store::{MemoryStore, Store};
+///
+/// # tokio_test_block_on(async {
+/// let store = MemoryStore::new(Duration::from_secs(120), Duration::from_secs(120));
+/// let start = store.create_session("00112233445566778899aabbccddeeff", "pub-1").await.unwrap();
+/// let meta = store.touch_session("00112233445566778899aabbccddeeff").await.unwrap().unwrap();
+/// assert_eq!(meta.start, start);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    hub: Hub,
+    session_ttl: Duration,
+    recovery_window: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    last: Cursor,
+    sessions: HashMap<String, Session>,
+    logs: HashMap<LogId, VecDeque<Entry>>,
+    room_members: HashMap<String, HashSet<String>>,
+    /// Idempotency keys of appends, with the time they may be forgotten.
+    appended: HashMap<(String, String), u64>,
+}
+
+struct Session {
+    public_id: String,
+    start: Cursor,
+    last_seen_ms: u64,
+    state: HashMap<String, String>,
+    rooms: HashMap<String, Cursor>,
+    drain: Cursor,
+    messages: HashMap<String, MessageRecord>,
+    /// Closed by `close_session`, waiting for `purge_session`.
+    closed: bool,
+}
+
+enum MessageRecord {
+    Claimed { until_ms: u64 },
+    Done { answer: String, at_ms: u64 },
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl MemoryStore {
+    /// A store whose sessions expire after `session_ttl` without being seen and whose logs
+    /// keep messages for `recovery_window`.
+    pub fn new(session_ttl: Duration, recovery_window: Duration) -> Self {
+        MemoryStore {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                hub: Hub::default(),
+                session_ttl,
+                recovery_window,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn window_ms(&self) -> u64 {
+        self.inner.recovery_window.as_millis() as u64
+    }
+
+    fn is_live(&self, session: &Session, now: u64) -> bool {
+        now.saturating_sub(session.last_seen_ms) <= self.inner.session_ttl.as_millis() as u64
+    }
+
+    /// Appends under the lock and announces before releasing it, so announcements leave in
+    /// cursor order.
+    fn append_locked(&self, state: &mut State, log: LogId, kind: EntryKind) -> Cursor {
+        let now = now_ms();
+        let cursor = state.next_cursor(now);
+        let entry = Entry { cursor, kind };
+        self.inner.hub.dispatch(&log, &entry);
+        let min_ms = now.saturating_sub(self.window_ms());
+        let entries = state.logs.entry(log).or_default();
+        entries.push_back(entry);
+        while entries.front().is_some_and(|e| e.cursor.ms < min_ms) {
+            entries.pop_front();
+        }
+        cursor
+    }
+
+    /// Forgets what no reader can still need: log entries older than the recovery window,
+    /// spent idempotency keys and message answers.
+    fn prune(&self, state: &mut State, now: u64) {
+        let min_ms = now.saturating_sub(self.window_ms());
+        state.logs.retain(|_, entries| {
+            while entries.front().is_some_and(|e| e.cursor.ms < min_ms) {
+                entries.pop_front();
+            }
+            !entries.is_empty()
+        });
+        state.appended.retain(|_, until| *until > now);
+        for session in state.sessions.values_mut() {
+            session.messages.retain(|_, record| match record {
+                MessageRecord::Claimed { until_ms } => *until_ms > now,
+                MessageRecord::Done { at_ms, .. } => *at_ms >= min_ms,
+            });
+        }
+    }
+}
+
+impl State {
+    fn next_cursor(&mut self, now: u64) -> Cursor {
+        self.last = if now > self.last.ms {
+            Cursor::new(now, 0)
+        } else {
+            self.last.next()
+        };
+        self.last
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor> {
+        let mut state = self.lock();
+        let now = now_ms();
+        let start = state.next_cursor(now);
+        state.sessions.insert(
+            sid.to_owned(),
+            Session {
+                public_id: public_id.to_owned(),
+                start,
+                last_seen_ms: now,
+                state: HashMap::new(),
+                rooms: HashMap::new(),
+                drain: start,
+                messages: HashMap::new(),
+                closed: false,
+            },
+        );
+        Ok(start)
+    }
+
+    async fn touch_session(&self, sid: &str) -> StoreResult<Option<SessionMeta>> {
+        let now = now_ms();
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(sid) else {
+            return Ok(None);
+        };
+        if session.closed || !self.is_live(session, now) {
+            // Expired: only the sweep may still see it, to run `on_disconnect`.
+            return Ok(None);
+        }
+        session.last_seen_ms = now;
+        Ok(Some(SessionMeta {
+            public_id: session.public_id.clone(),
+            start: session.start,
+        }))
+    }
+
+    async fn close_session(&self, sid: &str, reason: &str) -> StoreResult<Option<SessionMeta>> {
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(sid).filter(|s| !s.closed) else {
+            return Ok(None);
+        };
+        session.closed = true;
+        let meta = SessionMeta {
+            public_id: session.public_id.clone(),
+            start: session.start,
+        };
+        let kind = EntryKind::Disconnected {
+            reason: reason.to_owned(),
+        };
+        self.append_locked(&mut state, LogId::Session(sid.to_owned()), kind);
+        Ok(Some(meta))
+    }
+
+    async fn purge_session(&self, sid: &str) -> StoreResult<()> {
+        let mut state = self.lock();
+        let Some(session) = state.sessions.remove(sid) else {
+            return Ok(());
+        };
+        state.logs.remove(&LogId::Session(sid.to_owned()));
+        for room in session.rooms.keys() {
+            if let Some(members) = state.room_members.get_mut(room) {
+                members.remove(&session.public_id);
+                if members.is_empty() {
+                    state.room_members.remove(room);
+                }
+            }
+        }
+        state.appended.retain(|(s, _), _| s != sid);
+        Ok(())
+    }
+
+    async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>> {
+        let now = now_ms();
+        let mut state = self.lock();
+        self.prune(&mut state, now);
+        Ok(state
+            .sessions
+            .iter()
+            .filter(|(_, s)| !s.closed && !self.is_live(s, now))
+            .map(|(sid, _)| sid.clone())
+            .take(limit)
+            .collect())
+    }
+
+    async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>> {
+        let state = self.lock();
+        Ok(state.sessions.get(sid).and_then(|s| s.state.get(key).cloned()))
+    }
+
+    async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()> {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.get_mut(sid) {
+            session.state.insert(key.to_owned(), json.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()> {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.get_mut(sid) {
+            session.state.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Cursor> {
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get(sid) else {
+            return Ok(state.last);
+        };
+        if let Some(joined) = session.rooms.get(room) {
+            return Ok(*joined);
+        }
+        let kind = EntryKind::Joined {
+            room: room.to_owned(),
+        };
+        let cursor = self.append_locked(&mut state, LogId::Session(sid.to_owned()), kind);
+        if let Some(session) = state.sessions.get_mut(sid) {
+            session.rooms.insert(room.to_owned(), cursor);
+        }
+        let members = state.room_members.entry(room.to_owned()).or_default();
+        members.insert(public_id.to_owned());
+        Ok(cursor)
+    }
+
+    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()> {
+        let mut state = self.lock();
+        let Some(since) = state.sessions.get_mut(sid).and_then(|s| s.rooms.remove(room)) else {
+            return Ok(());
+        };
+        let kind = EntryKind::Left {
+            room: room.to_owned(),
+            since,
+        };
+        self.append_locked(&mut state, LogId::Session(sid.to_owned()), kind);
+        if let Some(members) = state.room_members.get_mut(room) {
+            members.remove(public_id);
+            if members.is_empty() {
+                state.room_members.remove(room);
+            }
+        }
+        Ok(())
+    }
+
+    async fn rooms(&self, sid: &str) -> StoreResult<RoomSnapshot> {
+        let state = self.lock();
+        let mut rooms: Vec<(String, Cursor)> = state
+            .sessions
+            .get(sid)
+            .map(|s| s.rooms.iter().map(|(r, c)| (r.clone(), *c)).collect())
+            .unwrap_or_default();
+        rooms.sort();
+        Ok(RoomSnapshot {
+            rooms,
+            position: state.last,
+        })
+    }
+
+    async fn room_members(&self, room: &str) -> StoreResult<Vec<String>> {
+        let state = self.lock();
+        let mut members: Vec<String> = state
+            .room_members
+            .get(room)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default();
+        members.sort();
+        Ok(members)
+    }
+
+    async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>> {
+        let mut state = self.lock();
+        if let Some(key) = outgoing.dedup {
+            let until = now_ms() + self.window_ms();
+            if state.appended.insert(key, until).is_some() {
+                return Ok(None);
+            }
+        }
+        if let LogId::Session(sid) = &outgoing.log {
+            if !state.sessions.get(sid).is_some_and(|s| !s.closed) {
+                // Nobody can read it: a message to a removed session is dropped.
+                return Ok(Some(state.last));
+            }
+        }
+        Ok(Some(self.append_locked(&mut state, outgoing.log, outgoing.kind)))
+    }
+
+    async fn read(&self, reads: &[LogRead]) -> StoreResult<ReadBatch> {
+        let state = self.lock();
+        let mut entries = Vec::new();
+        for read in reads {
+            let Some(log) = state.logs.get(&read.log) else {
+                continue;
+            };
+            let from = log.partition_point(|e| e.cursor <= read.after);
+            for entry in log.range(from..) {
+                if read.until.is_some_and(|until| entry.cursor > until) {
+                    break;
+                }
+                entries.push((read.log.clone(), entry.clone()));
+            }
+        }
+        Ok(ReadBatch {
+            entries,
+            position: state.last,
+            now_ms: now_ms(),
+        })
+    }
+
+    async fn advance_drain(&self, sid: &str, from: Cursor, to: Cursor) -> StoreResult<bool> {
+        let mut state = self.lock();
+        match state.sessions.get_mut(sid) {
+            Some(session) if session.drain == from => {
+                session.drain = to;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn drain_position(&self, sid: &str) -> StoreResult<Option<Cursor>> {
+        Ok(self.lock().sessions.get(sid).map(|s| s.drain))
+    }
+
+    async fn claim_message(
+        &self,
+        sid: &str,
+        message_id: &str,
+        lease: Duration,
+    ) -> StoreResult<Claim> {
+        let now = now_ms();
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(sid) else {
+            return Ok(Claim::New);
+        };
+        match session.messages.get(message_id) {
+            Some(MessageRecord::Done { answer, .. }) => return Ok(Claim::Done(answer.clone())),
+            Some(MessageRecord::Claimed { until_ms }) if *until_ms > now => {
+                return Ok(Claim::InProgress)
+            }
+            _ => {}
+        }
+        let until_ms = now + lease.as_millis() as u64;
+        session
+            .messages
+            .insert(message_id.to_owned(), MessageRecord::Claimed { until_ms });
+        Ok(Claim::New)
+    }
+
+    async fn complete_message(&self, sid: &str, message_id: &str, answer: &str) -> StoreResult<()> {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.get_mut(sid) {
+            let record = MessageRecord::Done {
+                answer: answer.to_owned(),
+                at_ms: now_ms(),
+            };
+            session.messages.insert(message_id.to_owned(), record);
+        }
+        Ok(())
+    }
+
+    async fn release_message(&self, sid: &str, message_id: &str) -> StoreResult<()> {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.get_mut(sid) {
+            session.messages.remove(message_id);
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.inner.hub.subscribe()
+    }
+
+    async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()> {
+        subscription.hub().add(subscription.id(), log);
+        Ok(())
+    }
+
+    async fn tick(&self) -> StoreResult<()> {
+        let state = self.lock();
+        self.inner.hub.tick(state.last);
+        Ok(())
+    }
+}

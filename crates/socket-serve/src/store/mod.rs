@@ -1,0 +1,240 @@
+//! The store: every piece of state and all fan-out.
+//!
+//! Nothing a request needs lives in an instance's memory; it lives behind [`Store`]. Two
+//! implementations: [`MemoryStore`] (one process, the default) and `RedisStore` (any number
+//! of stateless instances). Both keep the same model:
+//!
+//! - **Logs.** Every outgoing message is appended to one log: a session's own, a room's, or
+//!   everyone's. Each entry gets a [`Cursor`] larger than every cursor before it *over all
+//!   logs*, so a single cursor says what a client has seen. Logs keep entries for the
+//!   recovery window.
+//! - **Live feed.** Appends are announced to the [`Subscription`]s listening to that log, in
+//!   cursor order, so a stream replays from its cursor and then goes live without gap or
+//!   double.
+//! - **Sessions.** Metadata, key/value state, room memberships and client-message dedup
+//!   records, all expiring with the session.
+
+mod hub;
+mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use socket_serve_protocol::Cursor;
+
+pub use hub::{Hub, Live, Subscription};
+pub use memory::MemoryStore;
+
+/// A shared, dynamically typed store.
+pub type DynStore = Arc<dyn Store>;
+
+/// Which log an entry belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogId {
+    /// One session's own log: direct emits, acks and control entries.
+    Session(String),
+    /// A room's log.
+    Room(String),
+    /// The log every session reads: broadcasts.
+    All,
+}
+
+/// One entry of a log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Its position, unique over all logs.
+    pub cursor: Cursor,
+    /// What it says.
+    pub kind: EntryKind,
+}
+
+/// What a log entry says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryKind {
+    /// A message for clients: the envelope JSON, and the public id of a session that must
+    /// not receive it (the sender of a broadcast or room message).
+    Message {
+        /// One line of envelope JSON, sent as-is as the SSE `data:`.
+        json: Arc<str>,
+        /// Public id of the session this message skips.
+        except: Option<String>,
+    },
+    /// Session log only: the session joined `room`; room entries after this cursor are its.
+    Joined {
+        /// The room.
+        room: String,
+    },
+    /// Session log only: the session left `room`, which it had joined at `since`.
+    Left {
+        /// The room.
+        room: String,
+        /// The cursor of the matching join.
+        since: Cursor,
+    },
+    /// Session log only: the session was removed; streams end.
+    Disconnected {
+        /// Why: "client disconnect", "server disconnect" or "expired".
+        reason: String,
+    },
+}
+
+/// A message to append to a log.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The log.
+    pub log: LogId,
+    /// The entry's content.
+    pub kind: EntryKind,
+    /// An idempotency key, scoped to a session: a second append with the same key stores
+    /// nothing (a handler re-run after a crash does not emit twice).
+    pub dedup: Option<(String, String)>,
+}
+
+/// A log range to read: entries with `after < cursor <= until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRead {
+    /// The log.
+    pub log: LogId,
+    /// Exclusive lower bound.
+    pub after: Cursor,
+    /// Inclusive upper bound; `None` for no bound.
+    pub until: Option<Cursor>,
+}
+
+/// The result of [`Store::read`]: entries of each requested range, and the position at
+/// which the read was made (every entry at or below it, in the ranges, is included).
+#[derive(Debug, Clone, Default)]
+pub struct ReadBatch {
+    /// Entries with the log they came from, in no particular order.
+    pub entries: Vec<(LogId, Entry)>,
+    /// The store's position when it read.
+    pub position: Cursor,
+    /// The store's clock, in milliseconds since the Unix epoch.
+    pub now_ms: u64,
+}
+
+/// A session's public facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionMeta {
+    /// Its public id.
+    pub public_id: String,
+    /// The position it started at (`/connect`).
+    pub start: Cursor,
+}
+
+/// What [`Store::claim_message`] found for a client message id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Nobody handled it yet: the caller now holds it and runs the handler.
+    New,
+    /// Another request holds it and has not finished.
+    InProgress,
+    /// It was handled: this is the stored answer (JSON).
+    Done(String),
+}
+
+/// The rooms a session is in, with the cursor of each join, as of `position`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomSnapshot {
+    /// `(room, joined_at)` pairs.
+    pub rooms: Vec<(String, Cursor)>,
+    /// The store's position when the snapshot was taken.
+    pub position: Cursor,
+}
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backing service did not answer in time, or not at all.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The backing service answered something this code cannot read.
+    #[error("store returned unexpected data: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// All state and all fan-out. Implemented by [`MemoryStore`] and `RedisStore`; every
+/// method is one atomic step (one round trip on Redis unless it says otherwise).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a session at the current position; returns that position.
+    async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor>;
+
+    /// The session's facts, refreshing its last-seen time; `None` if it does not exist.
+    async fn touch_session(&self, sid: &str) -> StoreResult<Option<SessionMeta>>;
+
+    /// Closes the session: from now on it is unknown to requests, and a
+    /// [`EntryKind::Disconnected`] entry in its log ends its streams. Its state and rooms stay
+    /// readable (for `on_disconnect`) until [`Store::purge_session`]. Returns its facts to
+    /// exactly one caller however many race; `None` to the others and for unknown sessions.
+    async fn close_session(&self, sid: &str, reason: &str) -> StoreResult<Option<SessionMeta>>;
+
+    /// Deletes a closed session's state and log and takes it out of its rooms.
+    async fn purge_session(&self, sid: &str) -> StoreResult<()>;
+
+    /// Sessions not seen for longer than the session TTL, at most `limit`.
+    async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>>;
+
+    /// Reads one key of session state (JSON text).
+    async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>>;
+
+    /// Writes one key of session state (JSON text), atomically and independently of other keys.
+    async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()>;
+
+    /// Deletes one key of session state.
+    async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()>;
+
+    /// Joins a room (a no-op if already in it); returns the join's cursor.
+    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Cursor>;
+
+    /// Leaves a room (a no-op if not in it).
+    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()>;
+
+    /// The session's rooms, with the position the snapshot was taken at.
+    async fn rooms(&self, sid: &str) -> StoreResult<RoomSnapshot>;
+
+    /// Public ids of the sessions in a room.
+    async fn room_members(&self, room: &str) -> StoreResult<Vec<String>>;
+
+    /// Appends an entry and announces it, in one step. `None` when the dedup key had
+    /// already been used (nothing stored).
+    async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>>;
+
+    /// Reads ranges of several logs at one position.
+    async fn read(&self, reads: &[LogRead]) -> StoreResult<ReadBatch>;
+
+    /// Moves a session's drain position (0.6.0 polling) from `from` to `to`; `false` if
+    /// it was no longer `from` (another poll took those messages).
+    async fn advance_drain(&self, sid: &str, from: Cursor, to: Cursor) -> StoreResult<bool>;
+
+    /// The session's drain position (0.6.0 polling).
+    async fn drain_position(&self, sid: &str) -> StoreResult<Option<Cursor>>;
+
+    /// Claims a client message id for handling.
+    async fn claim_message(&self, sid: &str, message_id: &str, lease: Duration)
+        -> StoreResult<Claim>;
+
+    /// Stores the answer of a handled client message.
+    async fn complete_message(&self, sid: &str, message_id: &str, answer: &str)
+        -> StoreResult<()>;
+
+    /// Releases a claim whose handler failed, so a retry runs it again.
+    async fn release_message(&self, sid: &str, message_id: &str) -> StoreResult<()>;
+
+    /// A new live feed; listen to logs on it.
+    fn subscribe(&self) -> Subscription;
+
+    /// Starts listening to a log on a subscription; returns once announcements of later
+    /// appends are sure to reach it.
+    async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()>;
+
+    /// Announces the current position to every subscription of this process, in order with
+    /// the appends before it ([`Live::Tick`]): streams use it to move idle clients' cursors.
+    async fn tick(&self) -> StoreResult<()>;
+}

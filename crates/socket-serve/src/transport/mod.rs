@@ -1,0 +1,36 @@
+//! Transports: how a session's messages reach its client. Both read through the same
+//! [`Reader`](reader::Reader): replay from a cursor, then live.
+
+mod polling;
+mod reader;
+mod sse;
+mod ticker;
+
+pub(crate) use polling::{drain, long_poll};
+pub(crate) use sse::open_stream;
+
+use socket_serve_protocol::Cursor;
+
+use crate::engine::Engine;
+use crate::store::SessionMeta;
+
+/// Where a reader starts for a requested cursor, and whether nothing before it is lost.
+///
+/// A session never reads from before its own start (messages sent before it existed are
+/// not its own), and a cursor older than the recovery window may have lost messages.
+pub(crate) fn start_position(
+    engine: &Engine,
+    meta: &SessionMeta,
+    requested: Option<Cursor>,
+    now_ms: u64,
+) -> (Cursor, bool) {
+    let start = requested.unwrap_or(meta.start).max(meta.start);
+    let window = engine.config.recovery_window.as_millis() as u64;
+    let recovered = start.ms.saturating_add(window) >= now_ms;
+    (start, recovered)
+}
+
+/// The envelope of the frame that tells a client its session was removed.
+pub(crate) fn disconnect_envelope(reason: &str) -> String {
+    serde_json::json!({"event": "__disconnect", "data": {"reason": reason}}).to_string()
+}

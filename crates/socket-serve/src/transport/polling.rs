@@ -1,0 +1,113 @@
+//! Long-polling, in two forms: the 0.6.0 drain (no cursor: take everything since the last
+//! poll, atomically) and the v1 long-poll (a cursor: read after it, wait if nothing yet).
+
+use std::sync::Arc;
+
+use socket_serve_protocol::Cursor;
+
+use super::reader::{Delivery, Reader};
+use super::{disconnect_envelope, start_position};
+use crate::engine::emit::now_ms;
+use crate::engine::{lifecycle, Engine};
+use crate::error::Error;
+use crate::store::LogId;
+
+/// How many times a drain retries when concurrent polls keep taking its messages.
+const DRAIN_ATTEMPTS: usize = 8;
+
+/// The answer body, built from the stored envelope JSON without parsing it again.
+pub(crate) struct PollBody(pub String);
+
+fn messages_json(delivery: &Delivery, with_cursors: bool) -> String {
+    let mut out = String::from("[");
+    for (i, (cursor, json)) in delivery.messages.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match json.strip_suffix('}').filter(|_| with_cursors) {
+            // Every envelope is a JSON object: add the cursor as its last key.
+            Some(open) => {
+                out.push_str(open);
+                out.push_str(&format!(",\"cursor\":\"{cursor}\"}}"));
+            }
+            None => out.push_str(json),
+        }
+    }
+    if let Some(reason) = &delivery.disconnected {
+        if !delivery.messages.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&disconnect_envelope(reason));
+    }
+    out.push(']');
+    out
+}
+
+/// 0.6.0 polling: every message since the previous drain; concurrent drains never share
+/// a message (the drain position moves by compare-and-set).
+pub(crate) async fn drain(engine: &Arc<Engine>, sid: &str) -> Result<PollBody, Error> {
+    let meta = lifecycle::touch(engine, sid).await?;
+    lifecycle::maybe_sweep(engine).await;
+    for _ in 0..DRAIN_ATTEMPTS {
+        let Some(from) = engine.store.drain_position(sid).await? else {
+            return Err(Error::UnknownSession);
+        };
+        let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, from);
+        let delivery = reader.replay().await?;
+        if engine
+            .store
+            .advance_drain(sid, from, reader.position)
+            .await?
+        {
+            let body = format!("{{\"messages\":{}}}", messages_json(&delivery, false));
+            return Ok(PollBody(body));
+        }
+    }
+    Err(Error::MessageInProgress("poll".into()))
+}
+
+/// v1 long-poll: messages after `cursor`, waiting up to `poll_timeout` for the first.
+pub(crate) async fn long_poll(
+    engine: &Arc<Engine>,
+    sid: &str,
+    cursor: Cursor,
+) -> Result<PollBody, Error> {
+    let meta = lifecycle::touch(engine, sid).await?;
+    lifecycle::maybe_sweep(engine).await;
+    let (start, mut recovered) = start_position(engine, &meta, Some(cursor), now_ms());
+    let mut subscription = engine.store.subscribe();
+    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start);
+    reader.listen_all(&subscription).await?;
+    let mut delivery = reader.replay().await?;
+    recovered &= !delivery.rewound;
+
+    let mut shutdown = engine.shutdown_watch();
+    let timeout = tokio::time::sleep(engine.config.poll_timeout);
+    tokio::pin!(timeout);
+    while delivery.messages.is_empty() && delivery.disconnected.is_none() {
+        if engine.is_shutting_down() {
+            break;
+        }
+        let live = tokio::select! {
+            _ = &mut timeout => break,
+            _ = shutdown.wait_for(|down| *down) => break,
+            live = subscription.recv() => live,
+        };
+        let Some(live) = live else { break };
+        delivery = reader.on_live(live);
+        if let Some(room) = delivery.joined.take() {
+            engine
+                .store
+                .listen(&subscription, &LogId::Room(room))
+                .await?;
+            delivery = reader.replay().await?;
+        }
+    }
+    let body = format!(
+        "{{\"messages\":{},\"cursor\":\"{}\",\"recovered\":{}}}",
+        messages_json(&delivery, true),
+        reader.position,
+        recovered
+    );
+    Ok(PollBody(body))
+}

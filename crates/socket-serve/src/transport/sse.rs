@@ -1,0 +1,220 @@
+//! The SSE stream: a `connected` frame, the replay from the cursor, then live frames,
+//! heartbeats, and a clean end with `retry:` (rotation, shutdown, lost feed).
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{header, HeaderValue, Response, StatusCode};
+use socket_serve_protocol::{sse, ConnectedData, Cursor, Envelope, CONNECTED_EVENT};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::reader::{Delivery, Reader};
+use super::{disconnect_envelope, start_position, ticker};
+use crate::engine::emit::now_ms;
+use crate::engine::{lifecycle, Engine};
+use crate::error::Error;
+use crate::store::{Entry, EntryKind, Live, LogId, Subscription};
+
+/// Frames buffered between the stream task and the HTTP body. A client that reads slower
+/// than this makes the task wait; its subscription then overflows and the stream ends
+/// with `retry:`, so memory stays bounded and nothing is lost.
+const BODY_BUFFER: usize = 64;
+
+/// Opens a stream for a session. Everything that can fail with a status happens before
+/// the answer: after it, failures end the stream with `retry:`.
+pub(crate) async fn open_stream(
+    engine: &Arc<Engine>,
+    sid: &str,
+    cursor: Option<Cursor>,
+) -> Result<Response<Body>, Error> {
+    if engine.is_shutting_down() {
+        return Err(Error::ShuttingDown);
+    }
+    let meta = lifecycle::touch(engine, sid).await?;
+    lifecycle::maybe_sweep(engine).await;
+    let (start, mut recovered) = start_position(engine, &meta, cursor, now_ms());
+    let subscription = engine.store.subscribe();
+    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start);
+    reader.listen_all(&subscription).await?;
+    let first = reader.replay().await?;
+    recovered &= !first.rewound;
+    let start = if first.rewound { reader.position } else { start };
+
+    let (tx, rx) = mpsc::channel::<Bytes>(BODY_BUFFER);
+    engine.open_streams.fetch_add(1, Ordering::AcqRel);
+    ticker::ensure_running(engine);
+    let stream = Stream {
+        engine: engine.clone(),
+        sid: sid.to_owned(),
+        reader,
+        subscription,
+        tx,
+        last_sent: start,
+    };
+    let connected = Envelope {
+        timestamp: None,
+        ..Envelope::new(
+            CONNECTED_EVENT,
+            serde_json::to_value(ConnectedData {
+                id: meta.public_id.clone(),
+                recovered,
+            })?,
+            0,
+        )
+    };
+    tokio::spawn(stream.run(connected.to_json(), first));
+
+    let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+struct Stream {
+    engine: Arc<Engine>,
+    sid: String,
+    reader: Reader,
+    subscription: Subscription,
+    tx: mpsc::Sender<Bytes>,
+    last_sent: Cursor,
+}
+
+/// Why a stream ended (for the log).
+#[derive(Debug)]
+enum End {
+    ClientGone,
+    Retry(&'static str),
+    Disconnected,
+}
+
+impl Stream {
+    async fn run(mut self, connected: String, first: Delivery) {
+        let end = self.serve(connected, first).await;
+        if let End::Retry(reason) = end {
+            tracing::debug!(reason, "stream ended with retry");
+            let retry = self.engine.config.retry_hint.as_millis() as u64;
+            let _ = self.tx.send(Bytes::from(sse::retry(retry))).await;
+        }
+        self.engine.open_streams.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    async fn serve(&mut self, connected: String, first: Delivery) -> End {
+        let start = self.last_sent;
+        if !self.send(sse::data_frame(Some(start), &connected)).await {
+            return End::ClientGone;
+        }
+        if let Some(end) = self.deliver(first).await {
+            return end;
+        }
+        let mut shutdown = self.engine.shutdown_watch();
+        let max = self.engine.config.max_stream_duration;
+        let deadline = max.map(|d| Instant::now() + d);
+        loop {
+            let live = tokio::select! {
+                _ = self.tx.closed() => return End::ClientGone,
+                _ = shutdown.wait_for(|down| *down) => return End::Retry("shutdown"),
+                _ = sleep_until(deadline) => return End::Retry("max_stream_duration"),
+                live = self.subscription.recv() => live,
+            };
+            let Some(live) = live else {
+                return End::Retry("feed lost");
+            };
+            if let Live::Tick(_) = live {
+                self.reader.on_live(live);
+                if let Some(end) = self.heartbeat().await {
+                    return end;
+                }
+                continue;
+            }
+            let left = match &live {
+                Live::Entry(_, Entry { kind: EntryKind::Left { room, .. }, .. }) => Some(room.clone()),
+                _ => None,
+            };
+            let mut delivery = self.reader.on_live(live);
+            if let Some(room) = left.filter(|room| !self.reader.in_room(room)) {
+                self.subscription.unlisten(&LogId::Room(room));
+            }
+            if let Some(room) = delivery.joined.take() {
+                let log = LogId::Room(room);
+                let caught_up = match self.engine.store.listen(&self.subscription, &log).await {
+                    Ok(()) => self.reader.replay().await,
+                    Err(err) => Err(err),
+                };
+                match caught_up {
+                    Ok(d) => delivery = d,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "catching up after a join failed");
+                        return End::Retry("store error");
+                    }
+                }
+            }
+            if let Some(end) = self.deliver(delivery).await {
+                return end;
+            }
+        }
+    }
+
+    /// Keepalive, the position if it moved, and a refresh of the session's TTL.
+    async fn heartbeat(&mut self) -> Option<End> {
+        let mut frame = String::from(sse::heartbeat());
+        if self.reader.position > self.last_sent {
+            frame.push_str(&sse::position_frame(self.reader.position));
+            self.last_sent = self.reader.position;
+        }
+        if !self.send(frame).await {
+            return Some(End::ClientGone);
+        }
+        match self.engine.store.touch_session(&self.sid).await {
+            Ok(Some(_)) => None,
+            // Removed without our seeing its Disconnected entry (expired and purged).
+            Ok(None) => {
+                self.send(sse::data_frame(None, &disconnect_envelope("expired")))
+                    .await;
+                Some(End::Disconnected)
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "heartbeat could not refresh the session");
+                None
+            }
+        }
+    }
+
+    async fn deliver(&mut self, delivery: Delivery) -> Option<End> {
+        for (cursor, json) in delivery.messages {
+            if !self.send(sse::data_frame(Some(cursor), &json)).await {
+                return Some(End::ClientGone);
+            }
+            self.last_sent = cursor;
+        }
+        if let Some(reason) = delivery.disconnected {
+            self.send(sse::data_frame(None, &disconnect_envelope(&reason)))
+                .await;
+            return Some(End::Disconnected);
+        }
+        None
+    }
+
+    async fn send(&self, frame: String) -> bool {
+        self.tx.send(Bytes::from(frame)).await.is_ok()
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
