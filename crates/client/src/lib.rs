@@ -1,14 +1,116 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! A Rust client for [socket-serve](https://example.invalid/socket-serve) servers: Socket.IO-style
+//! events over plain HTTP, made for serverless hosts.
+//!
+//! Messages go up as `POST {base}/message` and come down on one Server-Sent Events stream
+//! (`GET {base}/sse`), or by long-polling where a stream cannot be kept open. The client
+//! hides all of that behind the model of the JavaScript client: **events with names and
+//! JSON payloads, in both directions, that survive network failures.**
+//!
+//! # A first client
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use serde::Deserialize;
+//! use serde_json::json;
+//! use socket_serve_client::{Client, ClientEvent, ClientOptions};
+//!
+//! #[derive(Debug, Deserialize)]
+//! struct Chat {
+//!     from: String,
+//!     text: String,
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), socket_serve_client::Error> {
+//!     // 1. Create it; nothing is sent yet.
+//!     let client = Client::new("http://127.0.0.1:3000/socket", ClientOptions::default())?;
+//!
+//!     // 2. Typed handlers: the payload is decoded for you. A payload of another shape
+//!     //    never reaches the handler; it becomes an `Error::Payload` event instead.
+//!     client.on("chat", |msg: Chat| println!("{}: {}", msg.from, msg.text));
+//!
+//!     // 3. Or read everything, lifecycle included, as a stream.
+//!     let mut events = client.events();
+//!
+//!     // 4. Start. `socket_serve_client::connect(url, options)` does steps 1 and 4 at once.
+//!     client.open()?;
+//!
+//!     // Emits are buffered until the connection is up, and always sent in order.
+//!     client.emit("chat", json!({"text": "hello"}))?;
+//!
+//!     // A handler's reply comes back as the ack.
+//!     let echo: serde_json::Value = client
+//!         .emit_with_ack("echo", json!({"n": 1}), Duration::from_secs(5))
+//!         .await?;
+//!     println!("echo: {echo}");
+//!
+//!     while let Some(event) = events.recv().await {
+//!         match event {
+//!             ClientEvent::Connect { recovered } => println!("connected (recovered: {recovered})"),
+//!             ClientEvent::Disconnect { reason } => println!("disconnected: {reason}"),
+//!             ClientEvent::Message(m) => println!("{} {}", m.event, m.data),
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What the client guarantees
+//!
+//! - **Every emit is sent once, in order.** Each carries a unique `messageId`. A POST that
+//!   fails on the network or with a 5xx is retried, with backoff, with the *same*
+//!   `messageId`, so the server runs its handler once even if the first attempt did reach it.
+//!   A 4xx answer is final for that emit (awaiting its [`Delivery`] gives the error). Emits
+//!   made before the connection is up, or while it is down, wait in a bounded buffer
+//!   ([`ClientOptions::max_buffered`]); one too many is refused with [`Error::BufferFull`].
+//! - **Nothing is lost or seen twice across reconnects.** Every frame carries a cursor. After
+//!   a network failure the client reconnects with exponential backoff and full jitter
+//!   (500 ms base, 30 s cap, no attempt limit by default) and resumes the *same* session
+//!   from its last cursor (`Last-Event-ID`); frames at or below it are dropped. When the
+//!   server rotates a stream on purpose (`retry:` then end of stream) the client resumes
+//!   without reporting anything.
+//! - **Lost state is reported.** [`ClientEvent::Connect`] says `recovered: false` for a new
+//!   session (the first, or one made because the server no longer knew the old one: a
+//!   404 `unknown_session`) and when a resume could not replay everything. That is the cue
+//!   to join rooms again.
+//! - **It works without SSE.** With [`Transport::Auto`] (the default) a server or proxy that
+//!   does not deliver an event stream makes the client fall back to long-polling, with the
+//!   same cursor rules.
+//! - **The network cannot make it panic.** Malformed frames, wrong payload shapes and
+//!   refused requests are [`Error`] values, reported through [`ClientEvent::Error`] when
+//!   nobody awaits them.
+//!
+//! # Lifecycle
+//!
+//! [`ClientEvent`] reports, in order: `Connect { recovered }`, `Disconnect { reason }`,
+//! `Reconnecting { attempt, delay }` (before each wait), `ConnectError { error }` (each failed
+//! attempt), `Reconnect { attempt }` (just before the `Connect` that ends an outage). A
+//! `__disconnect` frame from the server (the app disconnected this client) closes the client
+//! for good, as does [`Client::disconnect`]; every [`EventStream`] then ends.
+//!
+//! # Lower level
+//!
+//! [`raw::Api`] exposes each endpoint as one async call, without sessions, retries or
+//! deduplication, for protocol tests and load generators.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#![warn(missing_docs)]
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+mod backoff;
+mod client;
+mod driver;
+mod error;
+mod event;
+mod options;
+mod outbox;
+pub mod raw;
+mod sender;
+mod tracker;
+
+pub use backoff::Backoff;
+pub use client::{connect, Client};
+pub use error::Error;
+pub use event::{ClientEvent, DisconnectReason, EventStream, Message};
+pub use options::{ClientOptions, Transport};
+pub use outbox::Delivery;
+pub use socket_serve_protocol::Cursor;

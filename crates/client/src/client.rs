@@ -1,0 +1,536 @@
+//! The client handle and the state its background tasks share.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use socket_serve_protocol::validate_event_name;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::event::{ClientEvent, DisconnectReason, EventStream, Message};
+use crate::outbox::{Delivery, Outbox, Pending};
+use crate::raw::Api;
+use crate::{ClientOptions, Error, Transport};
+
+/// The identity of the session the client currently has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Creds {
+    pub(crate) session_id: String,
+    pub(crate) public_id: String,
+}
+
+/// What the tasks and the handle agree on; watched by whoever waits for a change.
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub(crate) session: Option<Creds>,
+    pub(crate) connected: bool,
+    pub(crate) recovered: bool,
+    pub(crate) transport: Transport,
+    pub(crate) closed: bool,
+}
+
+type Handler = Arc<dyn Fn(&Message) -> Result<(), Error> + Send + Sync>;
+
+#[derive(Default)]
+struct Subscribers {
+    list: Vec<mpsc::UnboundedSender<ClientEvent>>,
+    closed: bool,
+}
+
+/// Everything the handle and the two background tasks (the connection driver and the
+/// sender) share.
+pub(crate) struct Shared {
+    pub(crate) api: Api,
+    pub(crate) options: ClientOptions,
+    pub(crate) state: watch::Sender<State>,
+    pub(crate) outbox: Outbox,
+    outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
+    /// The sender reports a session the server called unknown; the driver replaces it.
+    pub(crate) unknown_tx: mpsc::UnboundedSender<String>,
+    unknown_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    handlers: Mutex<HashMap<String, Vec<Handler>>>,
+    subscribers: Mutex<Subscribers>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Locks a mutex, also after a panic of another holder (the data stays consistent: every
+/// critical section here is a plain assignment or push).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    /// Sends a lifecycle or error event to every subscriber.
+    pub(crate) fn emit_event(&self, event: ClientEvent) {
+        let mut subs = lock(&self.subscribers);
+        if subs.closed {
+            return;
+        }
+        subs.list.retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    /// Hands a server message to the subscribers and to the handlers of its event.
+    pub(crate) fn dispatch_message(&self, message: Message) {
+        if self.is_closed() {
+            return;
+        }
+        let handlers: Vec<Handler> = lock(&self.handlers)
+            .get(&message.event)
+            .cloned()
+            .unwrap_or_default();
+        for handler in handlers {
+            match catch_unwind(AssertUnwindSafe(|| handler(&message))) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(event = %message.event, %error, "handler could not take the message");
+                    self.emit_event(ClientEvent::Error { error });
+                }
+                Err(_) => tracing::error!(event = %message.event, "a handler panicked"),
+            }
+        }
+        self.emit_event(ClientEvent::Message(message));
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.borrow().closed
+    }
+
+    /// Closes the client for good: stops the tasks, fails pending emits with
+    /// [`Error::Closed`], reports `Disconnect { reason }` if it was connected, and ends every
+    /// event stream. Returns the session it had, or `None` when it was already closed.
+    pub(crate) fn close(&self, reason: DisconnectReason) -> Option<Option<Creds>> {
+        let mut before = None;
+        self.state.send_if_modified(|s| {
+            if s.closed {
+                return false;
+            }
+            before = Some((s.session.clone(), s.connected));
+            s.closed = true;
+            s.connected = false;
+            true
+        });
+        let (session, was_connected) = before?;
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+        drop(lock(&self.outbox_rx).take());
+        if was_connected {
+            self.emit_event(ClientEvent::Disconnect { reason });
+        }
+        let mut subs = lock(&self.subscribers);
+        subs.closed = true;
+        subs.list.clear();
+        drop(subs);
+        lock(&self.handlers).clear();
+        Some(session)
+    }
+}
+
+/// Stops the background tasks when the last [`Client`] clone is dropped.
+struct Owner(Arc<Shared>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        for task in lock(&self.0.tasks).drain(..) {
+            task.abort();
+        }
+        self.0.state.send_modify(|s| {
+            s.closed = true;
+            s.connected = false;
+        });
+    }
+}
+
+/// A connection to a socket-serve server: one session, kept alive across network failures.
+///
+/// Create it with [`connect`](crate::connect) (starts at once) or [`Client::new`] +
+/// [`open`](Client::open) (register handlers first). All methods take `&self`; clones share
+/// the same connection. When the last clone is dropped the background tasks stop (the
+/// server session then expires by itself; call [`disconnect`](Client::disconnect) to end it
+/// at once).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), socket_serve_client::Error> {
+/// use std::time::Duration;
+/// use socket_serve_client::{Client, ClientOptions};
+/// use serde::Deserialize;
+/// use serde_json::json;
+///
+/// #[derive(Deserialize)]
+/// struct Chat { from: String, text: String }
+///
+/// let client = Client::new("http://127.0.0.1:3000/socket", ClientOptions::default())?;
+/// client.on("chat", |msg: Chat| println!("{}: {}", msg.from, msg.text));
+/// client.open()?;
+///
+/// client.emit("chat", json!({"text": "hello"}))?;
+/// let echoed: serde_json::Value =
+///     client.emit_with_ack("echo", json!([1, 2]), Duration::from_secs(5)).await?;
+/// assert_eq!(echoed, json!([1, 2]));
+/// client.disconnect().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+    _owner: Arc<Owner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.shared.state.borrow();
+        f.debug_struct("Client")
+            .field("base", &self.shared.api.base_url().as_str())
+            .field("id", &state.session.as_ref().map(|c| c.public_id.as_str()))
+            .field("connected", &state.connected)
+            .field("closed", &state.closed)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server whose endpoints live under `url` (e.g.
+    /// `http://127.0.0.1:3000/socket`), not started yet: register handlers, subscribe to
+    /// events, even emit (buffered), then call [`open`](Self::open).
+    ///
+    /// Fails only on a bad URL or bad options; nothing is sent yet.
+    ///
+    /// ```
+    /// use socket_serve_client::{Client, ClientOptions};
+    /// let client = Client::new("http://127.0.0.1:3000/socket", ClientOptions::default()).unwrap();
+    /// assert!(!client.connected());
+    /// assert!(Client::new("nope", ClientOptions::default()).is_err());
+    /// ```
+    pub fn new(url: &str, options: ClientOptions) -> Result<Client, Error> {
+        let api = Api::with_options(url, &options)?;
+        let (outbox, outbox_rx) = Outbox::new(options.max_buffered);
+        let (unknown_tx, unknown_rx) = mpsc::unbounded_channel();
+        let transport = match options.transport {
+            Transport::Polling => Transport::Polling,
+            Transport::Auto | Transport::Sse => Transport::Sse,
+        };
+        let (state, _) = watch::channel(State {
+            session: None,
+            connected: false,
+            recovered: false,
+            transport,
+            closed: false,
+        });
+        let shared = Arc::new(Shared {
+            api,
+            options,
+            state,
+            outbox,
+            outbox_rx: Mutex::new(Some(outbox_rx)),
+            unknown_tx,
+            unknown_rx: Mutex::new(Some(unknown_rx)),
+            handlers: Mutex::new(HashMap::new()),
+            subscribers: Mutex::new(Subscribers::default()),
+            tasks: Mutex::new(Vec::new()),
+        });
+        Ok(Client {
+            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            shared,
+        })
+    }
+
+    /// Starts connecting in the background (returns at once). Calling it again does nothing.
+    /// Must be called inside a Tokio runtime ([`Error::NoRuntime`] otherwise); fails with
+    /// [`Error::Closed`] after [`disconnect`](Self::disconnect).
+    pub fn open(&self) -> Result<(), Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        if self.shared.is_closed() {
+            return Err(Error::Closed);
+        }
+        let outbox_rx = lock(&self.shared.outbox_rx).take();
+        let unknown_rx = lock(&self.shared.unknown_rx).take();
+        let (Some(outbox_rx), Some(unknown_rx)) = (outbox_rx, unknown_rx) else {
+            return Ok(()); // already open
+        };
+        let driver = crate::driver::Driver::new(Arc::clone(&self.shared), unknown_rx);
+        let mut tasks = lock(&self.shared.tasks);
+        tasks.push(runtime.spawn(driver.run()));
+        tasks.push(runtime.spawn(crate::sender::run(Arc::clone(&self.shared), outbox_rx)));
+        Ok(())
+    }
+
+    /// The session's public id (the `id` other clients see as `from`), once a session exists.
+    pub fn id(&self) -> Option<String> {
+        self.shared
+            .state
+            .borrow()
+            .session
+            .as_ref()
+            .map(|c| c.public_id.clone())
+    }
+
+    /// Whether the client is connected now (between a `Connect` and a `Disconnect` event).
+    pub fn connected(&self) -> bool {
+        self.shared.state.borrow().connected
+    }
+
+    /// Whether the last connection recovered everything since the one before (see
+    /// [`ClientEvent::Connect`]). `false` before the first connection and for new sessions.
+    pub fn recovered(&self) -> bool {
+        self.shared.state.borrow().recovered
+    }
+
+    /// The transport in use: [`Transport::Sse`] or [`Transport::Polling`] (after a fallback).
+    pub fn transport(&self) -> Transport {
+        self.shared.state.borrow().transport
+    }
+
+    /// Whether the client is closed for good (after `disconnect()`, a server disconnect, or
+    /// when it gave up connecting).
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// How many emits are buffered or in flight.
+    pub fn buffered(&self) -> usize {
+        self.shared.outbox.len()
+    }
+
+    /// Waits until the client is connected, for at most `timeout`.
+    ///
+    /// Fails with [`Error::Timeout`], or [`Error::Closed`] if the client closes first.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socket_serve_client::Error> {
+    /// use std::time::Duration;
+    /// let client = socket_serve_client::connect("http://127.0.0.1:3000/socket", Default::default())?;
+    /// client.wait_connected(Duration::from_secs(5)).await?;
+    /// println!("connected as {:?}", client.id());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
+        let mut rx = self.shared.state.subscribe();
+        let wait = async {
+            match rx.wait_for(|s| s.connected || s.closed).await {
+                Ok(s) if s.connected => Ok(()),
+                _ => Err(Error::Closed),
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or(Err(Error::Timeout(timeout)))
+    }
+
+    /// Calls `handler` with the payload of every `event` message, decoded as a `T`.
+    ///
+    /// A payload that does not decode as `T` does not reach the handler: it is logged
+    /// (`tracing`, warn) and reported as [`ClientEvent::Error`] with an [`Error::Payload`].
+    /// Handlers run on the client's task, in order: keep them short (spawn for long work).
+    /// A handler that captures a clone of the client keeps it alive until
+    /// [`disconnect`](Self::disconnect).
+    ///
+    /// ```no_run
+    /// # fn run(client: socket_serve_client::Client) {
+    /// #[derive(serde::Deserialize)]
+    /// struct Welcome { id: String }
+    /// client.on("welcome", |w: Welcome| println!("I am {}", w.id));
+    /// client.on("tick", |n: u64| println!("tick {n}"));
+    /// client.on("anything", |v: serde_json::Value| println!("{v}"));
+    /// # }
+    /// ```
+    pub fn on<T, F>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + 'static,
+        F: Fn(T) + Send + Sync + 'static,
+    {
+        self.add_handler(
+            event,
+            Arc::new(move |m: &Message| {
+                handler(m.decode::<T>()?);
+                Ok(())
+            }),
+        );
+    }
+
+    /// Calls `handler` with every `event` message, whole: payload, sender (`from`), room,
+    /// timestamp, cursor.
+    ///
+    /// ```no_run
+    /// # fn run(client: socket_serve_client::Client) {
+    /// client.on_message("say", |m| println!("[{:?}] {:?}: {}", m.room, m.from, m.data));
+    /// # }
+    /// ```
+    pub fn on_message<F>(&self, event: &str, handler: F)
+    where
+        F: Fn(&Message) + Send + Sync + 'static,
+    {
+        self.add_handler(
+            event,
+            Arc::new(move |m: &Message| {
+                handler(m);
+                Ok(())
+            }),
+        );
+    }
+
+    /// Removes every handler of `event`.
+    pub fn off(&self, event: &str) {
+        lock(&self.shared.handlers).remove(event);
+    }
+
+    fn add_handler(&self, event: &str, handler: Handler) {
+        if self.shared.is_closed() {
+            return;
+        }
+        lock(&self.shared.handlers)
+            .entry(event.to_owned())
+            .or_default()
+            .push(handler);
+    }
+
+    /// A stream of everything that happens from now on: messages and lifecycle events
+    /// ([`ClientEvent`]). Each call makes an independent stream; each gets every event. It
+    /// ends when the client is closed. Events wait in the stream until read (unbounded): drop
+    /// a stream you stop reading.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socket_serve_client::Error> {
+    /// use futures_util::StreamExt;
+    /// use socket_serve_client::{Client, ClientEvent};
+    ///
+    /// let client = Client::new("http://127.0.0.1:3000/socket", Default::default())?;
+    /// let mut events = client.events(); // before open(): nothing is missed
+    /// client.open()?;
+    /// while let Some(event) = events.next().await {
+    ///     match event {
+    ///         ClientEvent::Connect { recovered } => println!("connected, recovered={recovered}"),
+    ///         ClientEvent::Message(m) => println!("{}: {}", m.event, m.data),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn events(&self) -> EventStream {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut subs = lock(&self.shared.subscribers);
+        if !subs.closed {
+            subs.list.push(tx);
+        }
+        EventStream { rx }
+    }
+
+    /// Sends `event` with `data` to the server. Returns at once: the emit is buffered (also
+    /// before the first connection and while reconnecting) and sent in order, with a unique
+    /// `messageId`. A POST that fails on the network or with a 5xx is retried with the same
+    /// `messageId` (the server runs the handler once); a 4xx is final. Await the returned
+    /// [`Delivery`] to learn the outcome, or drop it.
+    ///
+    /// Fails at once with [`Error::InvalidEvent`] (reserved or malformed name),
+    /// [`Error::Serialize`], [`Error::BufferFull`] or [`Error::Closed`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) -> Result<(), socket_serve_client::Error> {
+    /// use serde_json::json;
+    /// client.emit("join", json!({"room": "lobby"}))?;           // fire and forget
+    /// client.emit("say", json!({"room": "lobby", "text": "hi"}))?.await?; // wait for the server
+    /// # Ok(()) }
+    /// ```
+    pub fn emit<D: Serialize>(&self, event: &str, data: D) -> Result<Delivery, Error> {
+        validate_event_name(event)?;
+        if self.shared.is_closed() {
+            return Err(Error::Closed);
+        }
+        let data: Value =
+            serde_json::to_value(data).map_err(|e| Error::Serialize(e.to_string()))?;
+        self.shared.outbox.push(event, data)
+    }
+
+    /// Sends `event` and waits, at most `timeout`, for the handler's reply (the POST answer's
+    /// `ack`), decoded as a `T`.
+    ///
+    /// A handler that returned no reply counts as the reply `null` (so `T = ()` or
+    /// `Option<_>` fit it). Errors: [`Error::Timeout`] (the emit may still be sent later),
+    /// [`Error::Payload`] (the reply has another shape), a 4xx [`Error::Status`], or any error
+    /// of [`emit`](Self::emit).
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) -> Result<(), socket_serve_client::Error> {
+    /// use std::time::Duration;
+    /// #[derive(serde::Deserialize)]
+    /// struct Echo { n: u32 }
+    /// let reply: Echo = client
+    ///     .emit_with_ack("echo", serde_json::json!({"n": 7}), Duration::from_secs(5))
+    ///     .await?;
+    /// assert_eq!(reply.n, 7);
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<T, D>(
+        &self,
+        event: &str,
+        data: D,
+        timeout: Duration,
+    ) -> Result<T, Error>
+    where
+        T: DeserializeOwned,
+        D: Serialize,
+    {
+        let delivery = self.emit(event, data)?;
+        let reply = tokio::time::timeout(timeout, delivery)
+            .await
+            .map_err(|_| Error::Timeout(timeout))??;
+        let reply = reply.unwrap_or(Value::Null);
+        T::deserialize(&reply).map_err(|e| Error::payload(event, &e))
+    }
+
+    /// Ends the session: stops reconnecting, fails emits not sent yet with
+    /// [`Error::Closed`], reports `Disconnect { reason: ClientDisconnect }` (if connected),
+    /// ends every event stream, and tells the server (`POST {base}/disconnect`, best effort,
+    /// bounded by the request timeout). Calling it again does nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) {
+    /// client.disconnect().await;
+    /// assert!(client.is_closed());
+    /// # }
+    /// ```
+    pub async fn disconnect(&self) {
+        let Some(Some(session)) = self.shared.close(DisconnectReason::ClientDisconnect) else {
+            return;
+        };
+        let api = &self.shared.api;
+        match tokio::time::timeout(
+            self.shared.options.request_timeout,
+            api.disconnect(&session.session_id),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "disconnect request failed"),
+            Err(_) => tracing::debug!("disconnect request timed out"),
+        }
+    }
+}
+
+/// Creates a client for `url` and starts connecting in the background; returns at once.
+///
+/// Emits made before the connection is up are buffered. To register handlers or subscribe
+/// to events before anything can happen, use [`Client::new`] and [`Client::open`] instead.
+/// Must be called inside a Tokio runtime.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), socket_serve_client::Error> {
+/// use socket_serve_client::{connect, ClientOptions, Transport};
+///
+/// let client = connect(
+///     "http://127.0.0.1:3000/socket",
+///     ClientOptions::default().transport(Transport::Auto),
+/// )?;
+/// client.on("welcome", |w: serde_json::Value| println!("welcome {w}"));
+/// client.emit("chat", serde_json::json!({"text": "hi"}))?;
+/// # Ok(()) }
+/// ```
+pub fn connect(url: &str, options: ClientOptions) -> Result<Client, Error> {
+    let client = Client::new(url, options)?;
+    client.open()?;
+    Ok(client)
+}

@@ -1,0 +1,203 @@
+//! The one error type of the crate.
+
+use std::time::Duration;
+
+use socket_serve_protocol::EventNameError;
+
+/// Everything that can go wrong in this crate, as a value.
+///
+/// Errors are `Clone` so that one failure can be handed to every event subscriber. Network
+/// failures keep their message (and the chain of causes) as text.
+///
+/// ```
+/// use socket_serve_client::Error;
+///
+/// let e = Error::Status {
+///     status: 404,
+///     code: Some("unknown_session".into()),
+///     message: "no such session".into(),
+/// };
+/// assert!(e.is_unknown_session());
+/// assert!(!e.is_retryable());
+/// assert_eq!(e.status(), Some(404));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The base URL could not be parsed, or is not `http`/`https`.
+    #[error("invalid url {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An option had an impossible value (such as a header that is not valid HTTP).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// The client was started outside a Tokio runtime.
+    #[error("no Tokio runtime: a client must be started from inside a Tokio runtime")]
+    NoRuntime,
+    /// The event name cannot be sent (empty, too long, control characters, or reserved).
+    #[error("invalid event name: {0}")]
+    InvalidEvent(#[from] EventNameError),
+    /// The payload could not be turned into JSON.
+    #[error("payload could not be serialized: {0}")]
+    Serialize(String),
+    /// The send buffer already holds the configured maximum of emits that are not sent yet.
+    #[error("send buffer full: {0} emits are already waiting to be sent")]
+    BufferFull(usize),
+    /// A payload (a message's `data`, or an ack reply) does not have the shape the handler
+    /// or the caller asked for.
+    #[error("payload of event {event:?} does not have the expected shape: {message}")]
+    Payload {
+        /// The event whose payload did not fit.
+        event: String,
+        /// What serde said about it.
+        message: String,
+    },
+    /// The server answered with an error status. `code` is the stable code of the error body
+    /// (`unknown_session`, `invalid_payload`, ...), when the body was one.
+    #[error("server answered {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The `code` of the error body, if the server sent one.
+        code: Option<String>,
+        /// The `error` of the error body, or the start of the body.
+        message: String,
+    },
+    /// The request did not get an answer: connection refused or reset, DNS, a timeout of the
+    /// HTTP client, or a stream that stalled.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The server answered something that is not the protocol (wrong content type,
+    /// unparseable JSON).
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// Waiting (for an ack, for a connection) took longer than allowed.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The client is closed: `disconnect()` was called, the server ended the session, or the
+    /// client gave up connecting. Pending emits fail with this.
+    #[error("the client is closed")]
+    Closed,
+}
+
+impl Error {
+    /// The HTTP status of a [`Error::Status`].
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// assert_eq!(Error::Closed.status(), None);
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The error code of a [`Error::Status`] (`"unknown_session"`, `"invalid_payload"`...).
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// let e = Error::Status { status: 400, code: Some("invalid_event".into()), message: String::new() };
+    /// assert_eq!(e.code(), Some("invalid_event"));
+    /// ```
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Status { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the server's 404 `unknown_session`: the session expired or never
+    /// existed, and only a new one helps.
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// let e = Error::Status { status: 404, code: Some("not_found".into()), message: String::new() };
+    /// assert!(!e.is_unknown_session());
+    /// ```
+    pub fn is_unknown_session(&self) -> bool {
+        matches!(self, Error::Status { status: 404, code: Some(c), .. } if c == "unknown_session")
+    }
+
+    /// Whether the same request may succeed if sent again: transport failures, timeouts and
+    /// 5xx answers. 4xx answers are final.
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// assert!(Error::Transport("connection refused".into()).is_retryable());
+    /// let e = Error::Status { status: 503, code: Some("store_unavailable".into()), message: String::new() };
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(_) | Error::Timeout(_) => true,
+            Error::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn transport(e: &(dyn std::error::Error + 'static)) -> Error {
+        Error::Transport(chain(e))
+    }
+
+    pub(crate) fn payload(event: &str, e: &serde_json::Error) -> Error {
+        Error::Payload {
+            event: event.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// An error and its causes, as one line.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_status_and_code() {
+        let e = Error::Status {
+            status: 400,
+            code: Some("invalid_payload".into()),
+            message: "bad".into(),
+        };
+        assert_eq!(e.to_string(), "server answered 400 invalid_payload: bad");
+        let e = Error::Status {
+            status: 502,
+            code: None,
+            message: "gateway".into(),
+        };
+        assert_eq!(e.to_string(), "server answered 502: gateway");
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn four_hundreds_are_final() {
+        for status in [400, 403, 404, 405, 413] {
+            let e = Error::Status {
+                status,
+                code: None,
+                message: String::new(),
+            };
+            assert!(!e.is_retryable(), "{status}");
+        }
+    }
+}

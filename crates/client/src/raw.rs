@@ -1,0 +1,378 @@
+//! The protocol's endpoints as plain async calls, without any of the client's machinery
+//! (no session kept, no retries, no buffering, no deduplication).
+//!
+//! [`Client`](crate::Client) is built on this. Use it directly to test a server at the
+//! protocol level (repeat a `messageId` by hand, resume a stream from any cursor), or to
+//! write a load generator.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), socket_serve_client::Error> {
+//! use futures_util::StreamExt;
+//! use socket_serve_client::raw::Api;
+//! use socket_serve_protocol::MessageRequest;
+//! use serde_json::json;
+//!
+//! let api = Api::new("http://127.0.0.1:3000/socket")?;
+//! let session = api.connect(None).await?;
+//! let req = MessageRequest {
+//!     session_id: session.session_id.clone(),
+//!     event: "echo".into(),
+//!     data: json!({"n": 1}),
+//!     message_id: Some("m-1".into()),
+//!     requires_ack: None,
+//! };
+//! let first = api.message(&req).await?;
+//! let again = api.message(&req).await?; // same messageId: the handler does not run twice
+//! assert_eq!(first, again);
+//!
+//! let mut frames = api.open_stream(&session.session_id, session.cursor).await?;
+//! while let Some(frame) = frames.next().await {
+//!     let frame = frame?;
+//!     println!("id={:?} data={:?}", frame.id, frame.data);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use socket_serve_protocol::{
+    ConnectRequest, ConnectResponse, Cursor, DisconnectRequest, ErrorBody, MessageRequest,
+    MessageResponse, PollResponse,
+};
+use sse_stream::{Sse, SseByteStream};
+
+use crate::error::chain;
+use crate::{ClientOptions, Error};
+
+/// A handle on one server's endpoints (`{base}/connect`, `/message`, `/disconnect`, `/sse`).
+///
+/// Cheap to clone (the HTTP connection pool is shared).
+///
+/// ```
+/// use socket_serve_client::raw::Api;
+/// let api = Api::new("http://127.0.0.1:3000/socket/").unwrap();
+/// assert_eq!(api.endpoint("connect").as_str(), "http://127.0.0.1:3000/socket/connect");
+/// assert!(Api::new("ftp://example.invalid/").is_err());
+/// assert!(Api::new("not a url").is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: Url,
+    request_timeout: Duration,
+    stall_timeout: Duration,
+}
+
+/// One SSE frame as the server wrote it: its `id:`, `data:` and `retry:` fields, each absent
+/// when the frame did not have it. A heartbeat comment is a frame with no field at all.
+///
+/// ```
+/// use socket_serve_client::raw::Frame;
+/// let f = Frame { id: Some("5-0".into()), data: None, retry: None };
+/// assert_eq!(f.cursor(), Some(socket_serve_protocol::Cursor::new(5, 0)));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Frame {
+    /// The `id:` field: the frame's cursor.
+    pub id: Option<String>,
+    /// The `data:` field: one line of JSON (an envelope).
+    pub data: Option<String>,
+    /// The `retry:` field, in milliseconds: the server is about to end the stream on purpose.
+    pub retry: Option<u64>,
+}
+
+impl Frame {
+    /// The `id:` as a cursor, when it is one.
+    pub fn cursor(&self) -> Option<Cursor> {
+        self.id.as_deref().and_then(|id| id.trim().parse().ok())
+    }
+
+    /// The `data:` as an envelope, when it is one.
+    ///
+    /// ```
+    /// use socket_serve_client::raw::Frame;
+    /// let f = Frame { id: None, data: Some(r#"{"event":"chat","data":1}"#.into()), retry: None };
+    /// assert_eq!(f.envelope().unwrap().event, "chat");
+    /// ```
+    pub fn envelope(&self) -> Option<socket_serve_protocol::Envelope> {
+        self.data
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+    }
+}
+
+type SseItems = Pin<Box<dyn Stream<Item = Result<Sse, sse_stream::Error>> + Send>>;
+
+/// The frames of one open event stream, parsed by `sse-stream`. It ends when the server
+/// ends the stream; an error (a dropped connection, or no byte for the stall timeout) ends
+/// it too.
+pub struct FrameStream {
+    inner: SseItems,
+}
+
+impl std::fmt::Debug for FrameStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FrameStream")
+    }
+}
+
+impl Stream for FrameStream {
+    type Item = Result<Frame, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx).map(|item| {
+            item.map(|r| {
+                r.map(|sse| Frame {
+                    id: sse.id,
+                    data: sse.data,
+                    retry: sse.retry,
+                })
+                .map_err(|e| Error::Transport(chain(&e)))
+            })
+        })
+    }
+}
+
+impl Api {
+    /// Endpoints under `base_url` (e.g. `http://127.0.0.1:3000/socket`), with default
+    /// timeouts.
+    pub fn new(base_url: &str) -> Result<Self, Error> {
+        Self::with_options(base_url, &ClientOptions::default())
+    }
+
+    /// Endpoints under `base_url`, with the timeouts and headers of `options`.
+    pub fn with_options(base_url: &str, options: &ClientOptions) -> Result<Self, Error> {
+        let invalid = |reason: &str| Error::InvalidUrl {
+            url: base_url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut base = Url::parse(base_url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        if base.cannot_be_a_base() || base.host().is_none() {
+            return Err(invalid("not a base URL"));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let mut headers = HeaderMap::new();
+        for (name, value) in &options.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| Error::InvalidOption(format!("header name {name:?}: {e}")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| Error::InvalidOption(format!("header {name}: {e}")))?;
+            headers.append(name, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(options.request_timeout.min(Duration::from_secs(10)))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::InvalidOption(chain(&e)))?;
+        Ok(Api {
+            http,
+            base,
+            request_timeout: options.request_timeout,
+            stall_timeout: options.stall_timeout,
+        })
+    }
+
+    /// The base URL, as parsed.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The URL of endpoint `name` under the base (`connect`, `message`, `sse`...).
+    pub fn endpoint(&self, name: &str) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}/{}", self.base.path().trim_end_matches('/'), name);
+        url.set_path(&path);
+        url
+    }
+
+    /// `POST {base}/connect`: a new session. `auth` is handed to the server's `on_connect`.
+    pub async fn connect(&self, auth: Option<Value>) -> Result<ConnectResponse, Error> {
+        self.post("connect", &ConnectRequest { auth }).await
+    }
+
+    /// `POST {base}/message`: runs the server's handler; the answer's `ack` is its reply.
+    pub async fn message(&self, request: &MessageRequest) -> Result<MessageResponse, Error> {
+        self.post("message", request).await
+    }
+
+    /// `POST {base}/disconnect`: ends the session on the server.
+    pub async fn disconnect(&self, session_id: &str) -> Result<(), Error> {
+        let request = DisconnectRequest {
+            session_id: session_id.to_owned(),
+        };
+        self.post::<Value, _>("disconnect", &request)
+            .await
+            .map(drop)
+    }
+
+    /// `GET {base}/sse?sessionId=..&transport=polling`. With a cursor, a long-poll that
+    /// answers as soon as anything after it is there (or with nothing after the server's
+    /// poll timeout); without one, a 0.6.0-style poll that takes every message since the last
+    /// poll at once.
+    pub async fn poll(
+        &self,
+        session_id: &str,
+        cursor: Option<Cursor>,
+    ) -> Result<PollResponse, Error> {
+        let mut url = self.endpoint("sse");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("sessionId", session_id);
+            q.append_pair("transport", "polling");
+            if let Some(c) = cursor {
+                q.append_pair("lastEventId", &c.to_string());
+            }
+        }
+        let response = self
+            .http
+            .get(url)
+            .timeout(self.stall_timeout)
+            .send()
+            .await
+            .map_err(|e| Error::transport(&e))?;
+        read_json(response).await
+    }
+
+    /// `GET {base}/sse?sessionId=..` with `Last-Event-ID: <cursor>` when given: opens the
+    /// event stream. Fails with [`Error::Status`] when the server answers an error (404
+    /// `unknown_session`...), and with [`Error::Protocol`] when the answer is not an event
+    /// stream.
+    pub async fn open_stream(
+        &self,
+        session_id: &str,
+        last_event_id: Option<Cursor>,
+    ) -> Result<FrameStream, Error> {
+        let mut url = self.endpoint("sse");
+        url.query_pairs_mut().append_pair("sessionId", session_id);
+        let mut request = self.http.get(url).header(ACCEPT, "text/event-stream");
+        if let Some(c) = last_event_id {
+            request = request.header("Last-Event-ID", c.to_string());
+        }
+        let response = tokio::time::timeout(self.request_timeout, request.send())
+            .await
+            .map_err(|_| Error::Transport(format!("no answer within {:?}", self.request_timeout)))?
+            .map_err(|e| Error::transport(&e))?;
+        if !response.status().is_success() {
+            return Err(status_error(response).await);
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if !content_type.trim_start().starts_with("text/event-stream") {
+            return Err(Error::Protocol(format!(
+                "answer to the stream request is not an event stream (status {}, content-type {content_type:?})",
+                response.status()
+            )));
+        }
+        let stall = self.stall_timeout;
+        let chunks = futures_util::stream::unfold(Some(response), move |response| async move {
+            let mut response = response?;
+            match tokio::time::timeout(stall, response.chunk()).await {
+                Ok(Ok(Some(bytes))) => Some((Ok::<Bytes, io::Error>(bytes), Some(response))),
+                Ok(Ok(None)) => None,
+                Ok(Err(e)) => Some((Err(io::Error::other(chain(&e))), None)),
+                Err(_) => Some((
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the stream stalled: no data for {stall:?}"),
+                    )),
+                    None,
+                )),
+            }
+        });
+        Ok(FrameStream {
+            inner: SseByteStream::new(chunks.boxed()).boxed(),
+        })
+    }
+
+    async fn post<T: DeserializeOwned, B: Serialize>(
+        &self,
+        name: &str,
+        body: &B,
+    ) -> Result<T, Error> {
+        let body = serde_json::to_vec(body).map_err(|e| Error::Serialize(e.to_string()))?;
+        let response = self
+            .http
+            .post(self.endpoint(name))
+            .header(CONTENT_TYPE, "application/json")
+            .timeout(self.request_timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::transport(&e))?;
+        read_json(response).await
+    }
+}
+
+/// The body of a 2xx answer as `T`, or the error the answer describes.
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
+    if !response.status().is_success() {
+        return Err(status_error(response).await);
+    }
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| Error::transport(&e))?;
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::Protocol(format!(
+            "answer {status} is not the expected JSON ({e}): {}",
+            snippet(&body)
+        ))
+    })
+}
+
+/// An [`Error::Status`] from an error answer, with its error body's code when it has one.
+async fn status_error(response: reqwest::Response) -> Error {
+    let status = response.status();
+    let body = response.bytes().await.unwrap_or_default();
+    match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(e) => Error::Status {
+            status: status.as_u16(),
+            code: Some(e.code),
+            message: e.error,
+        },
+        Err(_) => Error::Status {
+            status: status.as_u16(),
+            code: None,
+            message: if body.is_empty() {
+                status.canonical_reason().unwrap_or("").to_owned()
+            } else {
+                snippet(&body)
+            },
+        },
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+/// Whether `status` says the endpoint does not do event streams here (as opposed to the
+/// server failing, or the session being gone).
+pub(crate) fn means_no_sse(error: &Error) -> bool {
+    match error {
+        Error::Protocol(_) => true,
+        Error::Status { status, .. } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            status.is_client_error() && !error.is_unknown_session()
+        }
+        _ => false,
+    }
+}
