@@ -91,11 +91,7 @@ pub struct RoomEmitter {
 }
 
 impl RoomEmitter {
-    pub(crate) fn new(
-        engine: Arc<Engine>,
-        room: &str,
-        sender: Option<Socket>,
-    ) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>, room: &str, sender: Option<Socket>) -> Self {
         RoomEmitter {
             engine,
             room: room.to_owned(),

@@ -19,6 +19,11 @@ pub(crate) fn new_public_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A random id for this process (its heartbeat channel).
+pub(crate) fn new_instance_id() -> String {
+    new_public_id()
+}
+
 /// Whether `s` has the form of a session id; anything else is unknown without a store
 /// look-up (and cannot smuggle odd bytes into store keys).
 pub(crate) fn is_session_id(s: &str) -> bool {
@@ -40,7 +45,9 @@ mod tests {
     fn public_ids_are_16_url_safe_chars() {
         let p = new_public_id();
         assert_eq!(p.len(), 16);
-        assert!(p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(p
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert!(!is_session_id(&p));
     }
 

@@ -68,7 +68,12 @@ pub(crate) async fn connect(
         );
         if let Err(err) = handler(socket).await {
             // It never connected, so it gets no on_disconnect.
-            if engine.store.close_session(&sid, "rejected").await?.is_some() {
+            if engine
+                .store
+                .close_session(&sid, "rejected")
+                .await?
+                .is_some()
+            {
                 engine.store.purge_session(&sid).await?;
             }
             let err = if err.status() == StatusCode::FORBIDDEN && err.code() == "rejected" {
@@ -93,10 +98,14 @@ fn validate_message_id(id: &str) -> Result<(), Error> {
         return Err(Error::InvalidMessageId("messageId is empty"));
     }
     if id.chars().count() > MAX_MESSAGE_ID_LEN {
-        return Err(Error::InvalidMessageId("messageId is longer than 128 characters"));
+        return Err(Error::InvalidMessageId(
+            "messageId is longer than 128 characters",
+        ));
     }
     if id.chars().any(char::is_control) {
-        return Err(Error::InvalidMessageId("messageId contains a control character"));
+        return Err(Error::InvalidMessageId(
+            "messageId contains a control character",
+        ));
     }
     Ok(())
 }
@@ -118,7 +127,11 @@ pub(crate) async fn message(
     let mut pause = Duration::from_millis(10);
     loop {
         let lease = engine.config.handler_lease;
-        match engine.store.claim_message(&input.sid, &message_id, lease).await? {
+        match engine
+            .store
+            .claim_message(&input.sid, &message_id, lease)
+            .await?
+        {
             Claim::New => break,
             Claim::Done(answer) => {
                 return serde_json::from_str(&answer)
@@ -199,7 +212,11 @@ async fn run_handler(
 }
 
 /// Ends a session once: `on_disconnect` (by whichever caller wins the close), then purge.
-pub(crate) async fn end_session(engine: &Arc<Engine>, sid: &str, reason: &str) -> Result<(), Error> {
+pub(crate) async fn end_session(
+    engine: &Arc<Engine>,
+    sid: &str,
+    reason: &str,
+) -> Result<(), Error> {
     if !is_session_id(sid) {
         return Ok(());
     }

@@ -20,6 +20,7 @@ pub use emit::RoomEmitter;
 pub use handlers::{Ack, HandlerOutput, IntoAck};
 pub use socket::Socket;
 
+pub(crate) use ids::new_instance_id;
 pub(crate) use lifecycle::MessageInput;
 
 use crate::config::{Config, StoreConfig};
@@ -86,10 +87,9 @@ impl SocketServe {
     /// ```
     pub fn new(config: Config) -> Result<SocketServe, Error> {
         let store: DynStore = match &config.store {
-            StoreConfig::Memory => Arc::new(MemoryStore::new(
-                config.session_ttl,
-                config.recovery_window,
-            )),
+            StoreConfig::Memory => {
+                Arc::new(MemoryStore::new(config.session_ttl, config.recovery_window))
+            }
             #[cfg(feature = "redis")]
             StoreConfig::Redis(url) => Arc::new(crate::store::redis::RedisStore::open(
                 url,
@@ -202,7 +202,8 @@ impl SocketServe {
         O: HandlerOutput<()> + 'static,
     {
         let handler = handlers::lifecycle(f);
-        self.engine.update_handlers(|h| h.disconnect = Some(handler));
+        self.engine
+            .update_handlers(|h| h.disconnect = Some(handler));
         self
     }
 

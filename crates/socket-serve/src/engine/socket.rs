@@ -45,7 +45,9 @@ struct SocketInner {
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the private session id.
-        f.debug_struct("Socket").field("id", &self.inner.public_id).finish()
+        f.debug_struct("Socket")
+            .field("id", &self.inner.public_id)
+            .finish()
     }
 }
 
@@ -120,7 +122,9 @@ impl Socket {
     pub async fn join(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
         let store = &self.inner.engine.store;
-        store.join(&self.inner.sid, &self.inner.public_id, room).await?;
+        store
+            .join(&self.inner.sid, &self.inner.public_id, room)
+            .await?;
         Ok(())
     }
 
@@ -128,7 +132,9 @@ impl Socket {
     pub async fn leave(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
         let store = &self.inner.engine.store;
-        store.leave(&self.inner.sid, &self.inner.public_id, room).await?;
+        store
+            .leave(&self.inner.sid, &self.inner.public_id, room)
+            .await?;
         Ok(())
     }
 

@@ -13,7 +13,9 @@ pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<bytes::Byte
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
             Err(Error::PayloadTooLarge(limit))
         }
-        Err(err) => Err(Error::InvalidJson(format!("could not read the body: {err}"))),
+        Err(err) => Err(Error::InvalidJson(format!(
+            "could not read the body: {err}"
+        ))),
     }
 }
 
@@ -26,7 +28,9 @@ pub(crate) fn parse_json<T: DeserializeOwned + Default>(
         if empty_ok {
             return Ok(T::default());
         }
-        return Err(Error::InvalidJson("the body is empty; expected a JSON object".into()));
+        return Err(Error::InvalidJson(
+            "the body is empty; expected a JSON object".into(),
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| Error::InvalidJson(e.to_string()))
 }

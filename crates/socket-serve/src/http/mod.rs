@@ -59,7 +59,11 @@ pub(crate) async fn handle(engine: Arc<Engine>, req: Request<Body>) -> Response<
             "method_not_allowed",
             &format!("{method} is not allowed here"),
         );
-        let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        let allow = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         if let Ok(value) = HeaderValue::from_str(&allow) {
             res.headers_mut().insert(header::ALLOW, value);
         }
@@ -171,7 +175,10 @@ async fn stream(
     let sid = query.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
     let header_cursor = last_event_id.as_deref().filter(|v| !v.trim().is_empty());
-    let cursor_text = query.last_event_id.as_deref().filter(|v| !v.trim().is_empty());
+    let cursor_text = query
+        .last_event_id
+        .as_deref()
+        .filter(|v| !v.trim().is_empty());
     let cursor = match cursor_text.or(header_cursor) {
         Some(text) => Some(text.parse::<Cursor>()?),
         None => None,

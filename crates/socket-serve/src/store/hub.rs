@@ -116,7 +116,10 @@ impl Hub {
 
     /// Whether any subscription of this process listens to `log`.
     pub fn is_listened(&self, log: &LogId) -> bool {
-        self.lock().listeners.get(log).is_some_and(|l| !l.is_empty())
+        self.lock()
+            .listeners
+            .get(log)
+            .is_some_and(|l| !l.is_empty())
     }
 
     /// Every log some subscription listens to.
@@ -150,7 +153,10 @@ impl Hub {
         };
         let mut overflowed = Vec::new();
         for (id, tx) in listeners {
-            if tx.try_send(Live::Entry(log.clone(), entry.clone())).is_err() {
+            if tx
+                .try_send(Live::Entry(log.clone(), entry.clone()))
+                .is_err()
+            {
                 overflowed.push(*id);
             }
         }

@@ -240,7 +240,10 @@ impl Store for MemoryStore {
 
     async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>> {
         let state = self.lock();
-        Ok(state.sessions.get(sid).and_then(|s| s.state.get(key).cloned()))
+        Ok(state
+            .sessions
+            .get(sid)
+            .and_then(|s| s.state.get(key).cloned()))
     }
 
     async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()> {
@@ -281,7 +284,11 @@ impl Store for MemoryStore {
 
     async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()> {
         let mut state = self.lock();
-        let Some(since) = state.sessions.get_mut(sid).and_then(|s| s.rooms.remove(room)) else {
+        let Some(since) = state
+            .sessions
+            .get_mut(sid)
+            .and_then(|s| s.rooms.remove(room))
+        else {
             return Ok(());
         };
         let kind = EntryKind::Left {
@@ -337,7 +344,11 @@ impl Store for MemoryStore {
                 return Ok(Some(state.last));
             }
         }
-        Ok(Some(self.append_locked(&mut state, outgoing.log, outgoing.kind)))
+        Ok(Some(self.append_locked(
+            &mut state,
+            outgoing.log,
+            outgoing.kind,
+        )))
     }
 
     async fn read(&self, reads: &[LogRead]) -> StoreResult<ReadBatch> {

@@ -217,12 +217,15 @@ pub trait Store: Send + Sync + 'static {
     async fn drain_position(&self, sid: &str) -> StoreResult<Option<Cursor>>;
 
     /// Claims a client message id for handling.
-    async fn claim_message(&self, sid: &str, message_id: &str, lease: Duration)
-        -> StoreResult<Claim>;
+    async fn claim_message(
+        &self,
+        sid: &str,
+        message_id: &str,
+        lease: Duration,
+    ) -> StoreResult<Claim>;
 
     /// Stores the answer of a handled client message.
-    async fn complete_message(&self, sid: &str, message_id: &str, answer: &str)
-        -> StoreResult<()>;
+    async fn complete_message(&self, sid: &str, message_id: &str, answer: &str) -> StoreResult<()>;
 
     /// Releases a claim whose handler failed, so a retry runs it again.
     async fn release_message(&self, sid: &str, message_id: &str) -> StoreResult<()>;

@@ -44,7 +44,11 @@ pub(crate) async fn open_stream(
     reader.listen_all(&subscription).await?;
     let first = reader.replay().await?;
     recovered &= !first.rewound;
-    let start = if first.rewound { reader.position } else { start };
+    let start = if first.rewound {
+        reader.position
+    } else {
+        start
+    };
 
     let (tx, rx) = mpsc::channel::<Bytes>(BODY_BUFFER);
     engine.open_streams.fetch_add(1, Ordering::AcqRel);
@@ -74,7 +78,10 @@ pub(crate) async fn open_stream(
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-transform"),
@@ -140,7 +147,13 @@ impl Stream {
                 continue;
             }
             let left = match &live {
-                Live::Entry(_, Entry { kind: EntryKind::Left { room, .. }, .. }) => Some(room.clone()),
+                Live::Entry(
+                    _,
+                    Entry {
+                        kind: EntryKind::Left { room, .. },
+                        ..
+                    },
+                ) => Some(room.clone()),
                 _ => None,
             };
             let mut delivery = self.reader.on_live(live);

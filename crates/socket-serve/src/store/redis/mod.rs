@@ -1,0 +1,553 @@
+//! The Redis store: any number of stateless instances share one Redis, and any request of
+//! any session may land on any of them.
+//!
+//! - Logs are Redis Streams whose entry ids are the cursors (one clock key orders them
+//!   across all logs), trimmed to the recovery window on every append.
+//! - Every operation is one Lua script: an emit is one round trip (dedup check, append,
+//!   trim, publish), and a broadcast is one append whatever the number of recipients.
+//! - One pub/sub connection per process feeds every stream it serves ([`feed`]).
+//! - Every command is bounded by `store_timeout`; failures are
+//!   [`StoreError::Unavailable`] (503), and the connections come back by themselves.
+//!
+//! Keys are listed in [`keys`]. Scripts that append also touch the global clock key, so
+//! this store needs a single Redis (or a cluster with all keys in one slot), not a sharded
+//! cluster.
+
+mod codec;
+mod feed;
+mod keys;
+mod scripts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Value};
+use socket_serve_protocol::Cursor;
+use tokio::sync::OnceCell;
+
+use super::{
+    Claim, Entry, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta, Store,
+    StoreError, StoreResult, Subscription,
+};
+use crate::config::Config;
+use crate::error::Error;
+use codec::{fields, kind_from};
+use feed::Feed;
+use keys::Keys;
+use scripts::*;
+
+/// Settings of a [`RedisStore`].
+///
+/// ```
+/// let options = socket_serve::store::redis::RedisOptions::from_config(&Default::default());
+/// assert_eq!(options.key_prefix, "ss");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// Prefix of every key.
+    pub key_prefix: String,
+    /// See [`Config::session_ttl`].
+    pub session_ttl: Duration,
+    /// See [`Config::recovery_window`].
+    pub recovery_window: Duration,
+    /// Bound of every command (and connection attempt).
+    pub timeout: Duration,
+}
+
+impl RedisOptions {
+    /// The options a [`Config`] implies.
+    pub fn from_config(config: &Config) -> RedisOptions {
+        RedisOptions {
+            key_prefix: config.key_prefix.clone(),
+            session_ttl: config.session_ttl,
+            recovery_window: config.recovery_window,
+            timeout: config.store_timeout,
+        }
+    }
+
+    fn session_ttl_ms(&self) -> u64 {
+        self.session_ttl.as_millis() as u64
+    }
+
+    fn window_ms(&self) -> u64 {
+        self.recovery_window.as_millis().max(1) as u64
+    }
+
+    /// Session keys outlive the session TTL, so the sweep still finds their state for
+    /// `on_disconnect`; then they expire by themselves if no sweep comes.
+    fn keys_ttl_ms(&self) -> u64 {
+        3 * self.session_ttl_ms() + self.window_ms()
+    }
+
+    fn log_ttl_ms(&self, log: &LogId) -> u64 {
+        match log {
+            LogId::Session(_) => self.keys_ttl_ms(),
+            // Once nothing was appended for the window, everything in it is outside it.
+            LogId::Room(_) | LogId::All => self.window_ms(),
+        }
+    }
+}
+
+/// A [`Store`] on Redis. Chosen by `REDIS_URL` (see [`Config::from_env`]) or built here.
+///
+/// Creating it does no I/O: it connects on first use, so cold starts stay cheap.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use socket_serve::store::redis::{RedisOptions, RedisStore};
+/// use socket_serve::{Config, SocketServe};
+///
+/// let config = Config::default();
+/// let store = RedisStore::open("redis://127.0.0.1:6379", RedisOptions::from_config(&config)).unwrap();
+/// let io = SocketServe::with_store(config, Arc::new(store));
+/// # let _ = io;
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    keys: Keys,
+    hub: Hub,
+    feed: Arc<Feed>,
+    tick_channel: String,
+    options: RedisOptions,
+}
+
+pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Okay => Some("OK".into()),
+        _ => None,
+    }
+}
+
+fn cursor(value: &Value) -> StoreResult<Cursor> {
+    text(value)
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| corrupt("expected a cursor"))
+}
+
+fn array(value: Value) -> StoreResult<Vec<Value>> {
+    match value {
+        Value::Array(items) => Ok(items),
+        _ => Err(corrupt("expected an array")),
+    }
+}
+
+fn meta(value: Value) -> StoreResult<Option<SessionMeta>> {
+    if matches!(value, Value::Nil) {
+        return Ok(None);
+    }
+    let items = array(value)?;
+    let public_id = items
+        .first()
+        .and_then(text)
+        .ok_or_else(|| corrupt("meta"))?;
+    let start = cursor(items.get(1).ok_or_else(|| corrupt("meta"))?)?;
+    Ok(Some(SessionMeta { public_id, start }))
+}
+
+/// One XRANGE reply: `[[id, [field, value, ...]], ...]`.
+fn stream_entries(log: &LogId, value: Value, out: &mut Vec<(LogId, Entry)>) -> StoreResult<()> {
+    for item in array(value)? {
+        let mut parts = array(item)?.into_iter();
+        let id = cursor(&parts.next().ok_or_else(|| corrupt("entry id"))?)?;
+        let pairs = array(parts.next().ok_or_else(|| corrupt("entry fields"))?)?;
+        let (mut k, mut a, mut b) = (String::new(), String::new(), String::new());
+        for pair in pairs.chunks(2) {
+            let (Some(name), Some(value)) = (pair.first().and_then(text), pair.get(1)) else {
+                continue;
+            };
+            let value = text(value).unwrap_or_default();
+            match name.as_str() {
+                "k" => k = value,
+                "a" => a = value,
+                "b" => b = value,
+                _ => {}
+            }
+        }
+        let kind = kind_from(&k, a, b)?;
+        out.push((log.clone(), Entry { cursor: id, kind }));
+    }
+    Ok(())
+}
+
+impl RedisStore {
+    /// A store for the Redis at `url` (`redis://`, `redis://:password@host:port/db`).
+    /// Fails only if the URL cannot be parsed; no connection is made yet.
+    pub fn open(url: &str, options: RedisOptions) -> Result<RedisStore, Error> {
+        let client = redis::Client::open(url)
+            .map_err(|e| Error::Config(format!("REDIS_URL is not usable: {e}")))?;
+        let keys = Keys::new(&options.key_prefix);
+        let instance = crate::engine::new_instance_id();
+        let tick_channel = keys.tick(&instance);
+        let hub = Hub::default();
+        let feed = Arc::new(Feed::new(
+            client.clone(),
+            hub.clone(),
+            tick_channel.clone(),
+            options.timeout,
+        ));
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                connection: OnceCell::new(),
+                keys,
+                hub,
+                feed,
+                tick_channel,
+                options,
+            }),
+        })
+    }
+
+    async fn connection(&self) -> StoreResult<ConnectionManager> {
+        let timeout = self.inner.options.timeout;
+        let connection = self
+            .inner
+            .connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(timeout)
+                    .set_response_timeout(timeout)
+                    .set_number_of_retries(1);
+                let client = self.inner.client.clone();
+                tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                    .await
+                    .map_err(|_| StoreError::Unavailable("connecting timed out".into()))?
+                    .map_err(unavailable)
+            })
+            .await?;
+        Ok(connection.clone())
+    }
+
+    /// Runs one script invocation, bounded by the timeout.
+    async fn run(&self, invocation: redis::ScriptInvocation<'_>) -> StoreResult<Value> {
+        let mut connection = self.connection().await?;
+        tokio::time::timeout(
+            self.inner.options.timeout,
+            invocation.invoke_async::<Value>(&mut connection),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
+        .map_err(unavailable)
+    }
+
+    /// Runs one plain command future, bounded by the timeout.
+    async fn bounded<T>(
+        &self,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> StoreResult<T> {
+        tokio::time::timeout(self.inner.options.timeout, fut)
+            .await
+            .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
+            .map_err(unavailable)
+    }
+
+    fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    fn opts(&self) -> &RedisOptions {
+        &self.inner.options
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor> {
+        let k = self.keys();
+        let mut inv = CREATE.prepare_invoke();
+        inv.key(k.clock()).key(k.meta(sid)).key(k.sessions());
+        inv.arg(public_id).arg(sid).arg(self.opts().keys_ttl_ms());
+        cursor(&self.run(inv).await?)
+    }
+
+    async fn touch_session(&self, sid: &str) -> StoreResult<Option<SessionMeta>> {
+        let k = self.keys();
+        let mut inv = TOUCH.prepare_invoke();
+        inv.key(k.meta(sid))
+            .key(k.state(sid))
+            .key(k.rooms(sid))
+            .key(k.log(&LogId::Session(sid.to_owned())))
+            .key(k.sessions());
+        inv.arg(sid)
+            .arg(self.opts().session_ttl_ms())
+            .arg(self.opts().keys_ttl_ms())
+            .arg(&self.opts().key_prefix);
+        meta(self.run(inv).await?)
+    }
+
+    async fn close_session(&self, sid: &str, reason: &str) -> StoreResult<Option<SessionMeta>> {
+        let k = self.keys();
+        let log = LogId::Session(sid.to_owned());
+        let mut inv = CLOSE.prepare_invoke();
+        inv.key(k.meta(sid))
+            .key(k.log(&log))
+            .key(k.clock())
+            .key(k.sessions());
+        inv.arg(sid)
+            .arg(reason)
+            .arg(self.opts().window_ms())
+            .arg(self.opts().log_ttl_ms(&log));
+        meta(self.run(inv).await?)
+    }
+
+    async fn purge_session(&self, sid: &str) -> StoreResult<()> {
+        let k = self.keys();
+        let mut inv = PURGE.prepare_invoke();
+        inv.key(k.meta(sid))
+            .key(k.state(sid))
+            .key(k.rooms(sid))
+            .key(k.log(&LogId::Session(sid.to_owned())));
+        inv.arg(&self.opts().key_prefix);
+        self.run(inv).await?;
+        Ok(())
+    }
+
+    async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>> {
+        let mut inv = EXPIRED.prepare_invoke();
+        inv.key(self.keys().sessions());
+        inv.arg(self.opts().session_ttl_ms()).arg(limit);
+        Ok(array(self.run(inv).await?)?
+            .iter()
+            .filter_map(text)
+            .collect())
+    }
+
+    async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>> {
+        let mut con = self.connection().await?;
+        let state = self.keys().state(sid);
+        self.bounded(con.hget::<_, _, Option<String>>(state, key))
+            .await
+    }
+
+    async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()> {
+        let mut con = self.connection().await?;
+        let state = self.keys().state(sid);
+        let mut pipe = redis::pipe();
+        pipe.hset(&state, key, json).ignore();
+        pipe.pexpire(&state, self.opts().keys_ttl_ms() as i64)
+            .ignore();
+        self.bounded(pipe.query_async::<()>(&mut con)).await
+    }
+
+    async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()> {
+        let mut con = self.connection().await?;
+        let state = self.keys().state(sid);
+        self.bounded(con.hdel::<_, _, ()>(state, key)).await
+    }
+
+    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Cursor> {
+        let k = self.keys();
+        let log = LogId::Session(sid.to_owned());
+        let mut inv = JOIN.prepare_invoke();
+        inv.key(k.rooms(sid))
+            .key(k.log(&log))
+            .key(k.clock())
+            .key(k.members(room))
+            .key(k.meta(sid));
+        inv.arg(room)
+            .arg(public_id)
+            .arg(self.opts().window_ms())
+            .arg(self.opts().log_ttl_ms(&log))
+            .arg(self.opts().keys_ttl_ms());
+        cursor(&self.run(inv).await?)
+    }
+
+    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()> {
+        let k = self.keys();
+        let log = LogId::Session(sid.to_owned());
+        let mut inv = LEAVE.prepare_invoke();
+        inv.key(k.rooms(sid))
+            .key(k.log(&log))
+            .key(k.clock())
+            .key(k.members(room));
+        inv.arg(room)
+            .arg(public_id)
+            .arg(self.opts().window_ms())
+            .arg(self.opts().log_ttl_ms(&log));
+        self.run(inv).await?;
+        Ok(())
+    }
+
+    async fn rooms(&self, sid: &str) -> StoreResult<RoomSnapshot> {
+        let mut inv = ROOMS.prepare_invoke();
+        inv.key(self.keys().rooms(sid)).key(self.keys().clock());
+        let items = array(self.run(inv).await?)?;
+        let position = cursor(items.first().ok_or_else(|| corrupt("rooms"))?)?;
+        let mut rooms = Vec::new();
+        for pair in items[1..].chunks(2) {
+            if let [room, joined] = pair {
+                let room = text(room).ok_or_else(|| corrupt("room name"))?;
+                rooms.push((room, cursor(joined)?));
+            }
+        }
+        rooms.sort();
+        Ok(RoomSnapshot { rooms, position })
+    }
+
+    async fn room_members(&self, room: &str) -> StoreResult<Vec<String>> {
+        let mut con = self.connection().await?;
+        let members = self.keys().members(room);
+        let mut ids = self
+            .bounded(con.smembers::<_, Vec<String>>(members))
+            .await?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>> {
+        let k = self.keys();
+        let log_key = k.log(&outgoing.log);
+        let (kind, a, b) = fields(&outgoing.kind);
+        let dedup_key = match &outgoing.dedup {
+            Some((sid, key)) => k.appended(sid, key),
+            None => log_key.clone(),
+        };
+        let session_meta = match &outgoing.log {
+            LogId::Session(sid) => k.meta(sid),
+            _ => log_key.clone(),
+        };
+        let mut inv = APPEND.prepare_invoke();
+        inv.key(&log_key)
+            .key(k.clock())
+            .key(dedup_key)
+            .key(session_meta);
+        inv.arg(self.opts().window_ms())
+            .arg(self.opts().log_ttl_ms(&outgoing.log))
+            .arg(kind)
+            .arg(a)
+            .arg(b)
+            .arg(if outgoing.dedup.is_some() { "1" } else { "0" })
+            .arg(if matches!(outgoing.log, LogId::Session(_)) {
+                "1"
+            } else {
+                "0"
+            });
+        match self.run(inv).await? {
+            Value::Nil => Ok(None),
+            value => match text(&value) {
+                // The session is gone: nobody can read it.
+                Some(t) if t.is_empty() => Ok(Some(Cursor::ZERO)),
+                _ => Ok(Some(cursor(&value)?)),
+            },
+        }
+    }
+
+    async fn read(&self, reads: &[LogRead]) -> StoreResult<ReadBatch> {
+        let mut inv = READ.prepare_invoke();
+        for read in reads {
+            inv.key(self.keys().log(&read.log));
+        }
+        inv.key(self.keys().clock());
+        for read in reads {
+            let until = read.until.map_or_else(|| "+".to_owned(), |c| c.to_string());
+            inv.arg(read.after.to_string()).arg(until);
+        }
+        let mut items = array(self.run(inv).await?)?.into_iter();
+        let position = cursor(&items.next().ok_or_else(|| corrupt("read"))?)?;
+        let now_ms = items
+            .next()
+            .and_then(|v| text(&v))
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| corrupt("read time"))?;
+        let mut entries = Vec::new();
+        for (read, value) in reads.iter().zip(items) {
+            stream_entries(&read.log, value, &mut entries)?;
+        }
+        Ok(ReadBatch {
+            entries,
+            position,
+            now_ms,
+        })
+    }
+
+    async fn advance_drain(&self, sid: &str, from: Cursor, to: Cursor) -> StoreResult<bool> {
+        let mut inv = ADVANCE_DRAIN.prepare_invoke();
+        inv.key(self.keys().meta(sid));
+        inv.arg(from.to_string()).arg(to.to_string());
+        Ok(matches!(self.run(inv).await?, Value::Int(1)))
+    }
+
+    async fn drain_position(&self, sid: &str) -> StoreResult<Option<Cursor>> {
+        let mut con = self.connection().await?;
+        let meta = self.keys().meta(sid);
+        let drain = self
+            .bounded(con.hget::<_, _, Option<String>>(meta, "drain"))
+            .await?;
+        drain
+            .map(|d| d.parse().map_err(|_| corrupt("drain position")))
+            .transpose()
+    }
+
+    async fn claim_message(
+        &self,
+        sid: &str,
+        message_id: &str,
+        lease: Duration,
+    ) -> StoreResult<Claim> {
+        let mut inv = CLAIM.prepare_invoke();
+        inv.key(self.keys().message(sid, message_id));
+        inv.arg(lease.as_millis().max(1) as u64);
+        let answer = text(&self.run(inv).await?).ok_or_else(|| corrupt("claim"))?;
+        Ok(match answer.as_str() {
+            "new" => Claim::New,
+            "busy" => Claim::InProgress,
+            done => Claim::Done(done.strip_prefix("done:").unwrap_or(done).to_owned()),
+        })
+    }
+
+    async fn complete_message(&self, sid: &str, message_id: &str, answer: &str) -> StoreResult<()> {
+        let mut con = self.connection().await?;
+        let key = self.keys().message(sid, message_id);
+        let value = format!("done:{answer}");
+        let ttl = self.opts().window_ms();
+        self.bounded(con.pset_ex::<_, _, ()>(key, value, ttl)).await
+    }
+
+    async fn release_message(&self, sid: &str, message_id: &str) -> StoreResult<()> {
+        let mut con = self.connection().await?;
+        let key = self.keys().message(sid, message_id);
+        self.bounded(con.del::<_, ()>(key)).await
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.inner.hub.subscribe()
+    }
+
+    async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()> {
+        let channel = self.keys().log(log);
+        self.inner
+            .feed
+            .listen(subscription.id(), channel, log)
+            .await
+    }
+
+    async fn tick(&self) -> StoreResult<()> {
+        self.inner.feed.check_health().await;
+        self.inner.feed.unsubscribe_idle().await;
+        self.inner.feed.ensure_connected().await?;
+        let mut inv = TICK.prepare_invoke();
+        inv.key(self.keys().clock());
+        inv.arg(&self.inner.tick_channel);
+        self.run(inv).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,239 @@
+//! The Lua scripts: each store operation is one script, so it is atomic and costs one
+//! round trip (`EVALSHA`, falling back to `EVAL` on `NOSCRIPT`: loaded lazily, nothing at
+//! start-up).
+//!
+//! Every cursor comes from one clock key, so cursors are ordered across all logs; every
+//! append also trims its stream to the recovery window and announces the entry on the
+//! stream's channel, in the same step.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Functions shared by the scripts that append.
+const PRELUDE: &str = r#"
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function next_cursor(clock)
+  local now = now_ms()
+  local ms, seq = now, 0
+  local last = redis.call('GET', clock)
+  if last then
+    local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
+    lms = tonumber(lms)
+    if lms and lms >= now then
+      ms = lms
+      seq = tonumber(lseq) + 1
+    end
+  end
+  local id = string.format('%d-%d', ms, seq)
+  redis.call('SET', clock, id)
+  return id, ms
+end
+local function append(log, clock, window, log_ttl, k, a, b)
+  local id, ms = next_cursor(clock)
+  local min_id = string.format('%d', math.max(ms - tonumber(window), 0))
+  redis.call('XADD', log, 'MINID', '~', min_id, id, 'k', k, 'a', a, 'b', b)
+  redis.call('PEXPIRE', log, log_ttl)
+  redis.call('PUBLISH', log, id .. '\n' .. k .. '\n' .. a .. '\n' .. b)
+  return id
+end
+"#;
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{body}"))
+}
+
+/// KEYS: clock, meta, sessions. ARGV: public id, sid, keys ttl ms.
+pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local id = next_cursor(KEYS[1])
+local now = now_ms()
+redis.call('HSET', KEYS[2], 'pub', ARGV[1], 'start', id, 'drain', id, 'closed', '0', 'refreshed', now)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+return id
+"#,
+    )
+});
+
+/// KEYS: meta, state, rooms, log, sessions. ARGV: sid, session ttl ms, keys ttl ms, prefix.
+/// Returns `{public id, start}` or nil when unknown, closed or expired.
+pub(crate) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed', 'refreshed')
+if not m[1] or m[3] ~= '0' then return false end
+local now = now_ms()
+local seen = redis.call('ZSCORE', KEYS[5], ARGV[1])
+if not seen or now - tonumber(seen) > tonumber(ARGV[2]) then return false end
+redis.call('ZADD', KEYS[5], now, ARGV[1])
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+-- Room member sets live as long as their members: refresh them now and then, not on
+-- every request.
+if now - tonumber(m[4] or 0) > tonumber(ARGV[3]) / 4 then
+  for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
+    redis.call('PEXPIRE', ARGV[4] .. ':room:' .. room .. ':members', ARGV[3])
+  end
+  redis.call('HSET', KEYS[1], 'refreshed', now)
+end
+return {m[1], m[2]}
+"#,
+    )
+});
+
+/// KEYS: meta, log, clock, sessions. ARGV: sid, reason, window ms, log ttl ms.
+/// Returns `{public id, start}` to the one caller that closed it, nil to others.
+pub(crate) static CLOSE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+redis.call('ZREM', KEYS[4], ARGV[1])
+local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed')
+if not m[1] or m[3] ~= '0' then return false end
+redis.call('HSET', KEYS[1], 'closed', '1')
+append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'd', ARGV[2], '')
+return {m[1], m[2]}
+"#,
+    )
+});
+
+/// KEYS: meta, state, rooms, log. ARGV: prefix.
+pub(crate) static PURGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local pub = redis.call('HGET', KEYS[1], 'pub')
+if pub then
+  for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
+    redis.call('SREM', ARGV[1] .. ':room:' .. room .. ':members', pub)
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+return true
+"#,
+    )
+});
+
+/// KEYS: sessions. ARGV: session ttl ms, limit.
+pub(crate) static EXPIRED: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local cutoff = now_ms() - tonumber(ARGV[1])
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff, 'LIMIT', 0, tonumber(ARGV[2]))
+"#,
+    )
+});
+
+/// KEYS: log, clock, dedup key, session meta. ARGV: window ms, log ttl ms, k, a, b,
+/// check dedup (0/1), check session (0/1). Returns the cursor, nil for a spent dedup key,
+/// '' when the session is gone.
+pub(crate) static APPEND: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+if ARGV[6] == '1' then
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then return false end
+end
+if ARGV[7] == '1' and redis.call('HGET', KEYS[4], 'closed') ~= '0' then return '' end
+return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+"#,
+    )
+});
+
+/// KEYS: rooms, session log, clock, members, meta. ARGV: room, public id, window ms,
+/// log ttl ms, keys ttl ms. Returns the join's cursor.
+pub(crate) static JOIN: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return existing end
+if redis.call('HGET', KEYS[5], 'closed') ~= '0' then
+  return redis.call('GET', KEYS[3]) or '0-0'
+end
+local id = append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'j', ARGV[1], '')
+redis.call('HSET', KEYS[1], ARGV[1], id)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
+return id
+"#,
+    )
+});
+
+/// KEYS: rooms, session log, clock, members. ARGV: room, public id, window ms, log ttl ms.
+pub(crate) static LEAVE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local since = redis.call('HGET', KEYS[1], ARGV[1])
+if not since then return false end
+append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'l', ARGV[1], since)
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[2])
+return true
+"#,
+    )
+});
+
+/// KEYS: rooms, clock. Returns `{position, room, cursor, room, cursor, ...}`.
+pub(crate) static ROOMS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local out = {redis.call('GET', KEYS[2]) or '0-0'}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all do out[#out + 1] = all[i] end
+return out
+"#,
+    )
+});
+
+/// KEYS: log 1..n, clock (last). ARGV: after 1, until 1, ..., after n, until n.
+/// Returns `{position, now ms, xrange 1, ..., xrange n}`.
+pub(crate) static READ: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local out = {redis.call('GET', KEYS[#KEYS]) or '0-0', tostring(now_ms())}
+for i = 1, #KEYS - 1 do
+  out[#out + 1] = redis.call('XRANGE', KEYS[i], '(' .. ARGV[2 * i - 1], ARGV[2 * i])
+end
+return out
+"#,
+    )
+});
+
+/// KEYS: meta. ARGV: from, to. Compare-and-set of the drain position.
+pub(crate) static ADVANCE_DRAIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('HGET', KEYS[1], 'drain') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'drain', ARGV[2])
+return 1
+"#,
+    )
+});
+
+/// KEYS: message record. ARGV: lease ms. Returns 'new', 'busy' or 'done:<answer>'.
+pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local v = redis.call('GET', KEYS[1])
+if v then
+  if v == 'claimed' then return 'busy' end
+  return v
+end
+redis.call('SET', KEYS[1], 'claimed', 'PX', ARGV[1])
+return 'new'
+"#,
+    )
+});
+
+/// KEYS: clock. ARGV: channel. Announces the current position on this instance's channel.
+pub(crate) static TICK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local position = redis.call('GET', KEYS[1]) or '0-0'
+redis.call('PUBLISH', ARGV[1], position)
+return position
+"#,
+    )
+});
