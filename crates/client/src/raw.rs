@@ -82,7 +82,6 @@ pub struct Api {
 /// assert_eq!(f.cursor(), Some(socket_serve_protocol::Cursor::new(5, 0)));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Frame {
     /// The `id:` field: the frame's cursor.
     pub id: Option<String>,
