@@ -104,7 +104,20 @@ export class FakeServer {
     return sids[0];
   }
 
-  async fetch(url, init = {}) {
+  /** Like fetch: rejects with the signal's reason when it aborts (before the answer). */
+  fetch(url, init = {}) {
+    const p = this.#fetch(url, init);
+    const signal = init.signal;
+    if (!signal) return p;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  }
+
+  async #fetch(url, init) {
     const u = new URL(url, "http://fake.invalid");
     const method = init.method || "GET";
     const path = u.pathname.replace(/^\/socket/, "");
