@@ -174,7 +174,7 @@ impl Feed {
         let Some(sink) = state.sink.as_mut() else {
             return;
         };
-        let pong = tokio::time::timeout(self.timeout, sink.ping::<String>()).await;
+        let pong = tokio::time::timeout(self.timeout, sink.ping::<redis::Value>()).await;
         if !matches!(pong, Ok(Ok(_))) {
             state.generation += 1;
             self.reset(&mut state);
