@@ -1,0 +1,72 @@
+//! Which store a test runs on, so the store-independent tests run against every store.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use socket_serve::{Config, StoreConfig};
+
+use crate::RedisServer;
+
+/// The store of one test: the in-memory store, or a private [`RedisServer`] that lives as
+/// long as this value.
+///
+/// ```no_run
+/// use socket_serve_test_support::TestStore;
+///
+/// let store = TestStore::from_env(); // SOCKET_SERVE_TEST_STORE=memory (default) | redis
+/// let config = store.config();       // Config on that store, with a key prefix of its own
+/// # let _ = config;
+/// ```
+#[derive(Debug)]
+pub enum TestStore {
+    /// The embedded in-memory store.
+    Memory,
+    /// A `redis-server` started for this test.
+    Redis(RedisServer),
+}
+
+impl TestStore {
+    /// The in-memory store.
+    pub fn memory() -> TestStore {
+        TestStore::Memory
+    }
+
+    /// A new `redis-server` (see [`RedisServer::start`]).
+    pub fn redis() -> TestStore {
+        TestStore::Redis(RedisServer::start())
+    }
+
+    /// The store `SOCKET_SERVE_TEST_STORE` names: `memory` (or unset) or `redis`. Panics on
+    /// any other value, so a typo does not silently test the wrong store.
+    pub fn from_env() -> TestStore {
+        match std::env::var("SOCKET_SERVE_TEST_STORE").as_deref() {
+            Err(_) | Ok("") | Ok("memory") => TestStore::memory(),
+            Ok("redis") => TestStore::redis(),
+            Ok(other) => panic!("SOCKET_SERVE_TEST_STORE={other:?}: expected memory or redis"),
+        }
+    }
+
+    /// A name for messages: `memory` or `redis`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TestStore::Memory => "memory",
+            TestStore::Redis(_) => "redis",
+        }
+    }
+
+    /// The default [`Config`] on this store. Each call gets a `key_prefix` of its own, so
+    /// servers made from separate calls share nothing even on one Redis; clone one config
+    /// for several instances of one deployment.
+    pub fn config(&self) -> Config {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let store = match self {
+            TestStore::Memory => StoreConfig::Memory,
+            TestStore::Redis(redis) => StoreConfig::Redis(redis.url()),
+        };
+        Config {
+            store,
+            key_prefix: format!("sst{}x{n}", std::process::id()),
+            ..Config::default()
+        }
+    }
+}
