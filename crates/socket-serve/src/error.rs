@@ -67,9 +67,6 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("configuration error: {0}")]
     Config(String),
-    /// The instance is shutting down and takes no new work.
-    #[error("the server is shutting down")]
-    ShuttingDown,
 }
 
 impl Error {
@@ -90,7 +87,6 @@ impl Error {
             Error::Store(StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Handler(h) => h.status,
             Error::MessageInProgress(_) => StatusCode::CONFLICT,
-            Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,7 +108,6 @@ impl Error {
             Error::Store(StoreError::Corrupt(_)) => "internal_error",
             Error::Handler(h) => &h.code,
             Error::MessageInProgress(_) => "message_in_progress",
-            Error::ShuttingDown => "shutting_down",
             Error::Config(_) => "internal_error",
         }
     }

@@ -48,9 +48,6 @@ pub(crate) async fn connect(
     engine: &Arc<Engine>,
     auth: Option<Value>,
 ) -> Result<ConnectResponse, Error> {
-    if engine.is_shutting_down() {
-        return Err(Error::ShuttingDown);
-    }
     maybe_sweep(engine).await;
     let sid = new_session_id();
     let public_id = new_public_id();

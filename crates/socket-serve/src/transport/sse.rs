@@ -33,9 +33,8 @@ pub(crate) async fn open_stream(
     sid: &str,
     cursor: Option<Cursor>,
 ) -> Result<Response<Body>, Error> {
-    if engine.is_shutting_down() {
-        return Err(Error::ShuttingDown);
-    }
+    // During a shutdown a stream is still opened (connected, replay), then ends at once
+    // with `retry:`: its client moves on to another instance without seeing an error.
     let meta = lifecycle::touch(engine, sid).await?;
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, cursor, now_ms());
