@@ -164,8 +164,21 @@ export async function roundTrip(socket, timeout = 5000) {
 }
 
 /** Resolves once `socket` is connected (at once if it is). */
-export async function connected(socket, timeout = 5000) {
-  if (socket.connected) return;
-  const { next } = await import("./fake-server.js");
-  await Promise.race([next(socket, "connect", { timeout }), next(socket, "reconnect", { timeout })]);
+export function connected(socket, timeout = 5000) {
+  if (socket.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.off("connect", done);
+      socket.off("reconnect", done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      socket.off("connect", done);
+      socket.off("reconnect", done);
+      reject(new Error(`not connected within ${timeout} ms (state ${socket.state})`));
+    }, timeout);
+    socket.on("connect", done);
+    socket.on("reconnect", done);
+  });
 }
