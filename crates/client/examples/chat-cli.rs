@@ -104,7 +104,9 @@ async fn run(args: Args) -> Result<(), socket_serve_client::Error> {
     let client = Client::new(&args.url, ClientOptions::default().transport(transport))?;
     client.on("welcome", |w: Welcome| println!("* welcome {}", w.id));
     client.on("chat", |c: Chat| println!("[{}] {}", c.from, c.text));
-    client.on("say", |s: Say| println!("[#{}] [{}] {}", s.room, s.from, s.text));
+    client.on("say", |s: Say| {
+        println!("[#{}] [{}] {}", s.room, s.from, s.text)
+    });
     let mut events = client.events();
     client.open()?;
 

@@ -124,8 +124,9 @@ impl Error {
         matches!(self, Error::Status { status: 404, code: Some(c), .. } if c == "unknown_session")
     }
 
-    /// Whether the same request may succeed if sent again: transport failures, timeouts and
-    /// 5xx answers. 4xx answers are final.
+    /// Whether the same request may succeed if sent again: transport failures, timeouts,
+    /// 5xx answers, 408 and 429, and 409 `message_in_progress` (a repeat of an emit whose
+    /// first attempt is still running on the server). Other 4xx answers are final.
     ///
     /// ```
     /// # use socket_serve_client::Error;
@@ -136,7 +137,12 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_) | Error::Timeout(_) => true,
-            Error::Status { status, .. } => *status >= 500,
+            Error::Status { status, code, .. } => {
+                *status >= 500
+                    || *status == 408
+                    || *status == 429
+                    || (*status == 409 && code.as_deref() == Some("message_in_progress"))
+            }
             _ => false,
         }
     }
@@ -191,7 +197,13 @@ mod tests {
 
     #[test]
     fn four_hundreds_are_final() {
-        for status in [400, 403, 404, 405, 413] {
+        let in_progress = Error::Status {
+            status: 409,
+            code: Some("message_in_progress".into()),
+            message: String::new(),
+        };
+        assert!(in_progress.is_retryable());
+        for status in [400, 403, 404, 405, 409, 413] {
             let e = Error::Status {
                 status,
                 code: None,

@@ -33,7 +33,10 @@ async fn connects_and_reports_identity() {
     client.open().unwrap();
     client.open().unwrap(); // a second open does nothing
 
-    assert!(!connected(&mut events).await, "a new session is not 'recovered'");
+    assert!(
+        !connected(&mut events).await,
+        "a new session is not 'recovered'"
+    );
     assert!(client.connected());
     assert!(!client.recovered());
     assert_eq!(client.transport(), Transport::Sse);
@@ -67,12 +70,24 @@ async fn typed_handlers_and_wrong_shapes() {
     let mut events = client.events();
     client.open().unwrap();
 
-    let (error, _) = until(&mut events, "payload error", |e| matches!(e, ClientEvent::Error { .. })).await;
-    let ClientEvent::Error { error: Error::Payload { event, message: text } } = error else {
+    let (error, _) = until(&mut events, "payload error", |e| {
+        matches!(e, ClientEvent::Error { .. })
+    })
+    .await;
+    let ClientEvent::Error {
+        error: Error::Payload {
+            event,
+            message: text,
+        },
+    } = error
+    else {
         panic!("expected a payload error, got {error:?}");
     };
     assert_eq!(event, "welcome");
-    assert!(text.contains("u64") || text.contains("invalid type"), "{text}");
+    assert!(
+        text.contains("u64") || text.contains("invalid type"),
+        "{text}"
+    );
 
     let id = client.id().unwrap();
     let mut got = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
@@ -109,7 +124,10 @@ async fn emits_acks_and_errors() {
 
     // A reply of another shape is an error value.
     let wrong: Result<Vec<String>, _> = client.emit_with_ack("echo", json!({"x": 1}), WAIT).await;
-    assert!(matches!(wrong, Err(Error::Payload { ref event, .. }) if event == "echo"), "{wrong:?}");
+    assert!(
+        matches!(wrong, Err(Error::Payload { ref event, .. }) if event == "echo"),
+        "{wrong:?}"
+    );
 
     // A handler without a reply acks null: () and Option fit it.
     let none: Option<u32> = client.emit_with_ack("spam", 0, WAIT).await.unwrap();
@@ -141,10 +159,16 @@ async fn emits_acks_and_errors() {
 
     // Refused locally, at once.
     for bad in ["", "connected", "__ack", "bad\nname"] {
-        assert!(matches!(client.emit(bad, 1), Err(Error::InvalidEvent(_))), "{bad:?}");
+        assert!(
+            matches!(client.emit(bad, 1), Err(Error::InvalidEvent(_))),
+            "{bad:?}"
+        );
     }
     let too_long = "a".repeat(129);
-    assert!(matches!(client.emit(&too_long, 1), Err(Error::InvalidEvent(_))));
+    assert!(matches!(
+        client.emit(&too_long, 1),
+        Err(Error::InvalidEvent(_))
+    ));
 
     client.disconnect().await;
     assert_eq!(client.emit("echo", 1).unwrap_err(), Error::Closed);
@@ -162,10 +186,17 @@ async fn a_failing_handler_is_retried_then_reported() {
     let err = client.emit("fail", 1).unwrap().await.unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.code(), Some("handler_error"));
-    assert_eq!(server.counters.failures(), 3, "a 500 is retried, a bounded number of times");
+    assert_eq!(
+        server.counters.failures(),
+        3,
+        "a 500 is retried, a bounded number of times"
+    );
     // A fire-and-forget emit that fails is reported as an event.
     drop(client.emit("fail", 2).unwrap());
-    let (e, _) = until(&mut events, "error event", |e| matches!(e, ClientEvent::Error { .. })).await;
+    let (e, _) = until(&mut events, "error event", |e| {
+        matches!(e, ClientEvent::Error { .. })
+    })
+    .await;
     assert!(matches!(e, ClientEvent::Error { error } if error.code() == Some("handler_error")));
     client.disconnect().await;
 }
@@ -183,7 +214,10 @@ async fn emits_before_open_are_buffered_and_sent_in_order() {
     assert_eq!(client.buffered(), 25);
     // Bounded: one more is an error value.
     assert_eq!(client.emit("echo", 25).unwrap_err(), Error::BufferFull(25));
-    let ids: std::collections::HashSet<_> = deliveries.iter().map(|d| d.message_id().to_owned()).collect();
+    let ids: std::collections::HashSet<_> = deliveries
+        .iter()
+        .map(|d| d.message_id().to_owned())
+        .collect();
     assert_eq!(ids.len(), 25, "every emit has its own messageId");
 
     client.open().unwrap();
@@ -214,21 +248,48 @@ async fn chat_rooms_and_state_between_two_clients() {
     assert_ne!(ann_id, bob_id);
 
     // Broadcast: everyone but the sender.
-    ann.emit("chat", json!({"text": "hi bob"})).unwrap().await.unwrap();
-    let (m, _) = until(&mut bob_events, "chat", |e| matches!(e, ClientEvent::Message(m) if m.event == "chat")).await;
-    let ClientEvent::Message(m) = m else { unreachable!() };
-    assert_eq!(m.decode::<ChatOut>().unwrap(), ChatOut { from: ann_id.clone(), text: "hi bob".into() });
+    ann.emit("chat", json!({"text": "hi bob"}))
+        .unwrap()
+        .await
+        .unwrap();
+    let (m, _) = until(
+        &mut bob_events,
+        "chat",
+        |e| matches!(e, ClientEvent::Message(m) if m.event == "chat"),
+    )
+    .await;
+    let ClientEvent::Message(m) = m else {
+        unreachable!()
+    };
+    assert_eq!(
+        m.decode::<ChatOut>().unwrap(),
+        ChatOut {
+            from: ann_id.clone(),
+            text: "hi bob".into()
+        }
+    );
     assert!(m.cursor.is_some());
     assert!(m.timestamp.is_some());
 
     // Rooms: join, say (members but the sender), leave.
-    bob.emit_with_ack::<Value, _>("join", json!({"room": "lobby"}), WAIT).await.unwrap();
-    ann.emit_with_ack::<Value, _>("say", json!({"room": "lobby", "text": "in the lobby"}), WAIT)
+    bob.emit_with_ack::<Value, _>("join", json!({"room": "lobby"}), WAIT)
         .await
         .unwrap();
+    ann.emit_with_ack::<Value, _>(
+        "say",
+        json!({"room": "lobby", "text": "in the lobby"}),
+        WAIT,
+    )
+    .await
+    .unwrap();
     let say = message(&mut bob_events, "say").await;
-    assert_eq!(say, json!({"from": ann_id, "room": "lobby", "text": "in the lobby"}));
-    bob.emit_with_ack::<Value, _>("leave", json!({"room": "lobby"}), WAIT).await.unwrap();
+    assert_eq!(
+        say,
+        json!({"from": ann_id, "room": "lobby", "text": "in the lobby"})
+    );
+    bob.emit_with_ack::<Value, _>("leave", json!({"room": "lobby"}), WAIT)
+        .await
+        .unwrap();
     ann.emit_with_ack::<Value, _>("say", json!({"room": "lobby", "text": "gone?"}), WAIT)
         .await
         .unwrap();
@@ -238,17 +299,33 @@ async fn chat_rooms_and_state_between_two_clients() {
         .unwrap();
     bob.emit("recall", json!({"key": "color"})).unwrap();
     // Bob gets his recall, and no second `say` came before it.
-    let (m, before) = until(&mut bob_events, "recall", |e| matches!(e, ClientEvent::Message(m) if m.event == "recall")).await;
+    let (m, before) = until(
+        &mut bob_events,
+        "recall",
+        |e| matches!(e, ClientEvent::Message(m) if m.event == "recall"),
+    )
+    .await;
     assert!(
-        !before.iter().any(|e| matches!(e, ClientEvent::Message(m) if m.event == "say")),
+        !before
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Message(m) if m.event == "say")),
         "left the room, still got: {before:?}"
     );
-    let ClientEvent::Message(m) = m else { unreachable!() };
+    let ClientEvent::Message(m) = m else {
+        unreachable!()
+    };
     assert_eq!(m.data, json!({"key": "color", "value": "green"}));
     // Ann never sees her own broadcast.
     ann.emit("echo", "marker").unwrap();
-    let (_, before) = until(&mut ann_events, "echo", |e| matches!(e, ClientEvent::Message(m) if m.event == "echo")).await;
-    assert!(!before.iter().any(|e| matches!(e, ClientEvent::Message(m) if m.event == "chat")));
+    let (_, before) = until(
+        &mut ann_events,
+        "echo",
+        |e| matches!(e, ClientEvent::Message(m) if m.event == "echo"),
+    )
+    .await;
+    assert!(!before
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Message(m) if m.event == "chat")));
 
     ann.disconnect().await;
     bob.disconnect().await;
@@ -263,14 +340,35 @@ async fn disconnect_ends_the_session_and_the_streams() {
     let mut second = client.events();
     connected(&mut events).await;
     client.disconnect().await;
-    let (e, _) = until(&mut events, "Disconnect", |e| matches!(e, ClientEvent::Disconnect { .. })).await;
-    assert!(matches!(e, ClientEvent::Disconnect { reason: DisconnectReason::ClientDisconnect }));
-    assert!(events.recv().await.is_none(), "the stream ends after a disconnect");
+    let (e, _) = until(&mut events, "Disconnect", |e| {
+        matches!(e, ClientEvent::Disconnect { .. })
+    })
+    .await;
+    assert!(matches!(
+        e,
+        ClientEvent::Disconnect {
+            reason: DisconnectReason::ClientDisconnect
+        }
+    ));
+    assert!(
+        events.recv().await.is_none(),
+        "the stream ends after a disconnect"
+    );
     let rest: Vec<_> = std::iter::from_fn(|| second.try_recv()).collect();
-    assert!(matches!(rest.last(), Some(ClientEvent::Disconnect { .. })), "{rest:?}");
+    assert!(
+        matches!(rest.last(), Some(ClientEvent::Disconnect { .. })),
+        "{rest:?}"
+    );
     assert!(second.recv().await.is_none());
-    assert!(client.events().recv().await.is_none(), "a closed client's new streams end at once");
-    assert_eq!(server.counters.disconnects(), 1, "the server ran on_disconnect");
+    assert!(
+        client.events().recv().await.is_none(),
+        "a closed client's new streams end at once"
+    );
+    assert_eq!(
+        server.counters.disconnects(),
+        1,
+        "the server ran on_disconnect"
+    );
     client.disconnect().await; // again: nothing
     assert_eq!(server.counters.disconnects(), 1);
     assert_eq!(client.open(), Err(Error::Closed));
@@ -284,12 +382,23 @@ async fn a_server_disconnect_closes_the_client_for_good() {
     let mut events = client.events();
     connected(&mut events).await;
     client.emit("kick", ()).unwrap();
-    let (e, _) = until(&mut events, "Disconnect", |e| matches!(e, ClientEvent::Disconnect { .. })).await;
+    let (e, _) = until(&mut events, "Disconnect", |e| {
+        matches!(e, ClientEvent::Disconnect { .. })
+    })
+    .await;
     assert!(
-        matches!(e, ClientEvent::Disconnect { reason: DisconnectReason::ServerDisconnect }),
+        matches!(
+            e,
+            ClientEvent::Disconnect {
+                reason: DisconnectReason::ServerDisconnect
+            }
+        ),
         "{e:?}"
     );
-    assert!(events.recv().await.is_none(), "no reconnect after a server disconnect");
+    assert!(
+        events.recv().await.is_none(),
+        "no reconnect after a server disconnect"
+    );
     assert!(client.is_closed());
     assert_eq!(client.emit("echo", 1).unwrap_err(), Error::Closed);
 }
@@ -303,8 +412,13 @@ async fn connect_errors() {
     let client = Client::new(&wrong, ClientOptions::default()).unwrap();
     let mut events = client.events();
     client.open().unwrap();
-    let (e, _) = until(&mut events, "ConnectError", |e| matches!(e, ClientEvent::ConnectError { .. })).await;
-    let ClientEvent::ConnectError { error } = e else { unreachable!() };
+    let (e, _) = until(&mut events, "ConnectError", |e| {
+        matches!(e, ClientEvent::ConnectError { .. })
+    })
+    .await;
+    let ClientEvent::ConnectError { error } = e else {
+        unreachable!()
+    };
     assert_eq!(error.status(), Some(404), "{error}");
     assert!(events.recv().await.is_none(), "gives up on a 4xx");
     assert_eq!(client.wait_connected(WAIT).await, Err(Error::Closed));
@@ -335,11 +449,18 @@ async fn connect_errors() {
             other => panic!("unexpected {other:?}"),
         });
     }
-    assert_eq!(kinds, ["error", "retry 1", "error", "retry 2", "error", "retry 3", "error"]);
+    assert_eq!(
+        kinds,
+        ["error", "retry 1", "error", "retry 2", "error", "retry 3", "error"]
+    );
     assert!(client.is_closed());
 
     // Timeout of wait_connected while it keeps trying.
-    let client = connect(&format!("http://127.0.0.1:{port}/socket"), ClientOptions::default()).unwrap();
+    let client = connect(
+        &format!("http://127.0.0.1:{port}/socket"),
+        ClientOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         client.wait_connected(Duration::from_millis(100)).await,
         Err(Error::Timeout(Duration::from_millis(100)))
@@ -347,9 +468,15 @@ async fn connect_errors() {
     drop(client);
 
     // Bad URLs and options are refused up front.
-    assert!(matches!(Client::new("localhost:3000", ClientOptions::default()), Err(Error::InvalidUrl { .. })));
     assert!(matches!(
-        Client::new("http://127.0.0.1:1/socket", ClientOptions::default().header("bad header", "x")),
+        Client::new("localhost:3000", ClientOptions::default()),
+        Err(Error::InvalidUrl { .. })
+    ));
+    assert!(matches!(
+        Client::new(
+            "http://127.0.0.1:1/socket",
+            ClientOptions::default().header("bad header", "x")
+        ),
         Err(Error::InvalidOption(_))
     ));
 }
@@ -365,7 +492,10 @@ async fn auth_and_headers_reach_the_server() {
     init_tracing();
     use std::sync::{Arc, Mutex};
     let config = config();
-    let store = Arc::new(socket_serve::store::MemoryStore::new(config.session_ttl, config.recovery_window));
+    let store = Arc::new(socket_serve::store::MemoryStore::new(
+        config.session_ttl,
+        config.recovery_window,
+    ));
     let (io, counters) = build_io(config, Arc::clone(&store));
     let seen = Arc::new(Mutex::new(None::<Value>));
     let s = Arc::clone(&seen);
@@ -373,7 +503,11 @@ async fn auth_and_headers_reach_the_server() {
         let s = Arc::clone(&s);
         async move {
             let auth = socket.auth().cloned();
-            let ok = auth.as_ref().and_then(|a| a.get("token")).and_then(Value::as_str) == Some("let-me-in");
+            let ok = auth
+                .as_ref()
+                .and_then(|a| a.get("token"))
+                .and_then(Value::as_str)
+                == Some("let-me-in");
             *s.lock().unwrap() = auth;
             if ok {
                 Ok(())
@@ -384,16 +518,32 @@ async fn auth_and_headers_reach_the_server() {
     });
     let server = Server::serve(io, counters, store, chat_router).await;
 
-    let good = connect(&server.url(), ClientOptions::default().auth(json!({"token": "let-me-in"}))).unwrap();
+    let good = connect(
+        &server.url(),
+        ClientOptions::default().auth(json!({"token": "let-me-in"})),
+    )
+    .unwrap();
     good.wait_connected(WAIT).await.unwrap();
-    assert_eq!(seen.lock().unwrap().clone(), Some(json!({"token": "let-me-in"})));
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        Some(json!({"token": "let-me-in"}))
+    );
     good.disconnect().await;
 
-    let bad = Client::new(&server.url(), ClientOptions::default().auth(json!({"token": "nope"}))).unwrap();
+    let bad = Client::new(
+        &server.url(),
+        ClientOptions::default().auth(json!({"token": "nope"})),
+    )
+    .unwrap();
     let mut events = bad.events();
     bad.open().unwrap();
-    let (e, _) = until(&mut events, "ConnectError", |e| matches!(e, ClientEvent::ConnectError { .. })).await;
-    let ClientEvent::ConnectError { error } = e else { unreachable!() };
+    let (e, _) = until(&mut events, "ConnectError", |e| {
+        matches!(e, ClientEvent::ConnectError { .. })
+    })
+    .await;
+    let ClientEvent::ConnectError { error } = e else {
+        unreachable!()
+    };
     assert_eq!(error.status(), Some(403));
     assert_eq!(error.code(), Some("connect_rejected"));
     assert!(events.recv().await.is_none());

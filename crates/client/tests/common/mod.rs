@@ -27,6 +27,8 @@ pub struct Counters {
     pub disconnects: AtomicUsize,
     /// Runs of the `fail` handler.
     pub failures: AtomicUsize,
+    /// Runs of the `slow` handler that got to the end of their sleep.
+    pub slow_done: AtomicUsize,
 }
 
 impl Counters {
@@ -65,6 +67,7 @@ pub fn build_io(config: Config, store: Arc<MemoryStore>) -> (SocketServe, Arc<Co
         async move {
             c.runs.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(ms)).await;
+            c.slow_done.fetch_add(1, Ordering::SeqCst);
             Ok::<_, socket_serve::Error>(Ack("done"))
         }
     });
@@ -76,7 +79,9 @@ pub fn build_io(config: Config, store: Arc<MemoryStore>) -> (SocketServe, Arc<Co
             Err::<(), _>(std::io::Error::other("boom"))
         }
     });
-    io.on_message("kick", |socket, _data: Value| async move { socket.disconnect().await });
+    io.on_message("kick", |socket, _data: Value| async move {
+        socket.disconnect().await
+    });
     io.on_message("spam", |socket, n: u64| async move {
         for i in 0..n {
             socket.emit("seq", &json!(i)).await?;
@@ -121,7 +126,7 @@ impl Server {
         io: SocketServe,
         counters: Arc<Counters>,
         store: Arc<MemoryStore>,
-        router: fn(&SocketServe) -> axum::Router,
+        router: impl FnOnce(&SocketServe) -> axum::Router,
     ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
@@ -265,7 +270,12 @@ pub async fn until(
 
 /// Waits for a message of `event`, returning its payload.
 pub async fn message(events: &mut EventStream, event: &str) -> Value {
-    let (found, _) = until(events, event, |e| matches!(e, ClientEvent::Message(m) if m.event == event)).await;
+    let (found, _) = until(
+        events,
+        event,
+        |e| matches!(e, ClientEvent::Message(m) if m.event == event),
+    )
+    .await;
     match found {
         ClientEvent::Message(m) => m.data,
         _ => unreachable!(),
@@ -274,7 +284,12 @@ pub async fn message(events: &mut EventStream, event: &str) -> Value {
 
 /// Waits for `Connect`, returning its `recovered`.
 pub async fn connected(events: &mut EventStream) -> bool {
-    match until(events, "Connect", |e| matches!(e, ClientEvent::Connect { .. })).await.0 {
+    match until(events, "Connect", |e| {
+        matches!(e, ClientEvent::Connect { .. })
+    })
+    .await
+    .0
+    {
         ClientEvent::Connect { recovered } => recovered,
         _ => unreachable!(),
     }
@@ -284,7 +299,10 @@ pub async fn connected(events: &mut EventStream) -> bool {
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
