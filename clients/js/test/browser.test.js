@@ -1,0 +1,194 @@
+// Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): two pages of
+// the chat example chat with each other through the page's UI, and a page keeps its
+// session and loses no message while the server cuts its stream every second. The pages
+// load the client the server serves at /socket/client.js.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { connect } from "../src/index.js";
+import { startChat, NO_SERVER, connected, next } from "./helpers.js";
+
+const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SKIP = NO_SERVER || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`);
+const opts = SKIP ? { skip: SKIP } : { timeout: 60000 };
+
+let server;
+let browser;
+const nodeSockets = [];
+
+before(async () => {
+  if (SKIP) return;
+  const { chromium } = await import("playwright-core");
+  // Every stream is cut after a second (with retry:), so every test here crosses rotations.
+  [server, browser] = await Promise.all([
+    startChat({ env: { SOCKET_SERVE_MAX_STREAM_MS: "1000" } }),
+    chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true }),
+  ]);
+});
+
+after(async () => {
+  for (const s of nodeSockets) s.disconnect();
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+async function chatPage() {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  const streams = [];
+  page.on("request", (r) => {
+    if (/\/socket\/sse\?/.test(r.url())) streams.push(r.url());
+  });
+  await page.goto(server.origin + "/");
+  await page.waitForSelector('#status[data-state="connected"]', { timeout: 10000 });
+  const id = await page.evaluate(() => window.chatSocket.id);
+  await page.waitForFunction((id) => document.getElementById("me").textContent === id, id, { timeout: 5000 });
+  return { page, id, errors, streams };
+}
+
+async function logLines(page, cls) {
+  return page.$$eval(`#log li.${cls}`, (lis) => lis.map((li) => li.textContent));
+}
+
+test("two pages of the chat example chat with each other", opts, async () => {
+  const [a, b] = await Promise.all([chatPage(), chatPage()]);
+  assert.notEqual(a.id, b.id);
+  await a.page.fill("#text", "hello from A");
+  await a.page.click('#chat-form button[type="submit"]');
+  await b.page.waitForFunction(
+    (line) => [...document.querySelectorAll("#log li.chat")].some((li) => li.textContent === line),
+    `${a.id}: hello from A`,
+    { timeout: 5000 },
+  );
+  await b.page.fill("#text", "hi A, B here");
+  await b.page.press("#text", "Enter");
+  await a.page.waitForFunction(
+    (line) => [...document.querySelectorAll("#log li.chat")].some((li) => li.textContent === line),
+    `${b.id}: hi A, B here`,
+    { timeout: 5000 },
+  );
+  // Rooms through the UI: both join, A says something to the room.
+  for (const p of [a.page, b.page]) {
+    await p.fill("#room", "browsers");
+    await p.click("#join");
+  }
+  // The joins are emits in order with the `say` below; B's join must be done first.
+  await b.page.evaluate(() => window.chatSocket.emitWithAck("join", { room: "browsers" }));
+  await a.page.fill("#say-room", "browsers");
+  await a.page.fill("#say-text", "room hello");
+  await a.page.click('#say-form button[type="submit"]');
+  await b.page.waitForFunction(
+    (line) => [...document.querySelectorAll("#log li.say")].some((li) => li.textContent === line),
+    `[browsers] ${a.id}: room hello`,
+    { timeout: 5000 },
+  );
+  // A's own messages show once, as its own ("me: ..."), never as a broadcast to itself.
+  assert.deepEqual(await logLines(a.page, "chat"), [`${b.id}: hi A, B here`]);
+  assert.deepEqual(await logLines(a.page, "say"), []);
+  assert.deepEqual(a.errors, []);
+  assert.deepEqual(b.errors, []);
+  await Promise.all([a.page.close(), b.page.close()]);
+});
+
+test("a page keeps its session and loses no message while its stream is cut every second", opts, async () => {
+  const p = await chatPage();
+  await p.page.evaluate(() => {
+    window.lifecycle = [];
+    for (const e of ["connect", "disconnect", "reconnecting", "reconnect", "connect_error"]) {
+      window.chatSocket.on(e, (arg) => window.lifecycle.push([e, arg && arg.message ? arg.message : arg]));
+    }
+  });
+  const sid = await p.page.evaluate(() => window.chatSocket.sessionId);
+  const sender = connect(server.base);
+  nodeSockets.push(sender);
+  await connected(sender);
+  // 20 messages a second until the page has opened four streams (three cuts), then a few more.
+  let n = 0;
+  const deadline = Date.now() + 15000;
+  while (p.streams.length < 4 || n < 60) {
+    assert.ok(Date.now() < deadline, `rotations: ${p.streams.length} streams`);
+    await sender.emitWithAck("chat", { text: `m${n++}` });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const expected = [...Array(n).keys()].map((i) => `${sender.id}: m${i}`);
+  await p.page.waitForFunction((count) => document.querySelectorAll("#log li.chat").length >= count, n, { timeout: 10000 });
+  // Anything sent before this echo has arrived once it is back.
+  await p.page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        window.chatSocket.on("echo", (d) => d === "last" && resolve());
+        window.chatSocket.emit("echo", "last");
+      }),
+  );
+  assert.deepEqual(await logLines(p.page, "chat"), expected, "every message once, in order");
+  assert.equal(await p.page.evaluate(() => window.chatSocket.sessionId), sid, "the same session");
+  assert.deepEqual(await p.page.evaluate(() => window.lifecycle), [], "no lifecycle event for planned cuts");
+  assert.equal(await p.page.evaluate(() => window.chatSocket.connected), true);
+  assert.ok(p.streams.length >= 4);
+  for (const u of p.streams.slice(1)) assert.match(u, /lastEventId=\d+-\d+/);
+  assert.deepEqual(p.errors, []);
+  await p.page.close();
+});
+
+test("in the browser: EventSource mode and long-polling mode also resume without loss", opts, async () => {
+  const page = await browser.newPage();
+  await page.goto(server.origin + "/");
+  await page.waitForSelector('#status[data-state="connected"]', { timeout: 10000 });
+  const sender = connect(server.base);
+  nodeSockets.push(sender);
+  await connected(sender);
+  await page.evaluate(async () => {
+    const { connect } = await import("/socket/client.js");
+    window.extra = {};
+    for (const [name, options] of [
+      ["es", { eventSource: true }],
+      ["poll", { transports: ["polling"] }],
+    ]) {
+      const s = connect("/socket", options);
+      const rec = { socket: s, got: [], lifecycle: [] };
+      s.on("chat", (d) => rec.got.push(d.text));
+      for (const e of ["disconnect", "reconnecting", "connect_error"]) s.on(e, () => rec.lifecycle.push(e));
+      window.extra[name] = rec;
+      await new Promise((r) => s.once("connect", r));
+    }
+  });
+  let n = 0;
+  const start = Date.now();
+  while (Date.now() - start < 3000) {
+    await sender.emitWithAck("chat", { text: `e${n++}` });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const expected = [...Array(n).keys()].map((i) => `e${i}`);
+  await page.waitForFunction(
+    (count) => window.extra.es.got.length >= count && window.extra.poll.got.length >= count,
+    n,
+    { timeout: 10000 },
+  );
+  const result = await page.evaluate(() => {
+    const out = {};
+    for (const [k, v] of Object.entries(window.extra)) {
+      out[k] = { got: [...v.got], lifecycle: [...v.lifecycle], transport: v.socket.transport, connected: v.socket.connected };
+      v.socket.disconnect();
+    }
+    return out;
+  });
+  assert.equal(result.es.transport, "sse");
+  assert.equal(result.poll.transport, "polling");
+  for (const k of ["es", "poll"]) {
+    assert.deepEqual(result[k].got, expected, `${k}: every message once, in order`);
+    assert.deepEqual(result[k].lifecycle, [], `${k}: no lifecycle event`);
+    assert.equal(result[k].connected, true);
+  }
+  await page.close();
+});
