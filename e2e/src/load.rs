@@ -285,19 +285,17 @@ async fn request(
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await;
-        match sent {
-            Ok(response) => {
-                let status = response.status();
-                let text = response.text().await.unwrap_or_default();
-                if status.is_success() {
-                    return serde_json::from_str(&text).unwrap_or(Value::Null);
-                }
-                if !(status.is_server_error() || status.as_u16() == 409) {
-                    lock(errors).push(format!("{endpoint} {body} -> {status} {text}"));
-                    return Value::Null;
-                }
+        // A connection failure or timeout is retried like a 5xx.
+        if let Ok(response) = sent {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                return serde_json::from_str(&text).unwrap_or(Value::Null);
             }
-            Err(_) => {}
+            if !(status.is_server_error() || status.as_u16() == 409) {
+                lock(errors).push(format!("{endpoint} {body} -> {status} {text}"));
+                return Value::Null;
+            }
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(500));

@@ -339,7 +339,7 @@ impl Store for MemoryStore {
             }
         }
         if let LogId::Session(sid) = &outgoing.log {
-            if !state.sessions.get(sid).is_some_and(|s| !s.closed) {
+            if state.sessions.get(sid).is_none_or(|s| s.closed) {
                 // Nobody can read it: a message to a removed session is dropped.
                 return Ok(Some(state.last));
             }

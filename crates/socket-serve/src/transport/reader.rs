@@ -182,10 +182,8 @@ impl Reader {
                 (LogId::Session(_), EntryKind::Disconnected { reason }) => {
                     delivery.disconnected = Some(reason);
                 }
-                (LogId::All, EntryKind::Message { json, except }) => {
-                    if except.as_deref() != Some(self.public_id.as_str()) {
-                        messages.insert(entry.cursor, json);
-                    }
+                (LogId::All, EntryKind::Message { json, except }) if self.wants(&except) => {
+                    messages.insert(entry.cursor, json);
                 }
                 (LogId::Room(room), EntryKind::Message { json, except }) => {
                     let member = intervals.iter().any(|i| {
@@ -193,7 +191,7 @@ impl Reader {
                             && entry.cursor > i.lo
                             && i.hi.is_none_or(|hi| entry.cursor <= hi)
                     });
-                    if member && except.as_deref() != Some(self.public_id.as_str()) {
+                    if member && self.wants(&except) {
                         messages.insert(entry.cursor, json);
                     }
                 }
@@ -243,14 +241,12 @@ impl Reader {
                 }
                 EntryKind::Disconnected { reason } => delivery.disconnected = Some(reason),
             },
-            (LogId::All, EntryKind::Message { json, except }) => {
-                if except.as_deref() != Some(self.public_id.as_str()) {
-                    delivery.messages.push((cursor, json));
-                }
+            (LogId::All, EntryKind::Message { json, except }) if self.wants(&except) => {
+                delivery.messages.push((cursor, json));
             }
             (LogId::Room(room), EntryKind::Message { json, except }) => {
                 let member = self.rooms.get(room).is_some_and(|since| cursor > *since);
-                if member && except.as_deref() != Some(self.public_id.as_str()) {
+                if member && self.wants(&except) {
                     delivery.messages.push((cursor, json));
                 }
             }
@@ -261,6 +257,12 @@ impl Reader {
             delivery.position_moved = true;
         }
         delivery
+    }
+
+    /// Whether a message that skips `except` is for this session (the sender of a
+    /// broadcast or room message does not get it back).
+    fn wants(&self, except: &Option<String>) -> bool {
+        except.as_deref() != Some(self.public_id.as_str())
     }
 
     /// Whether the reader follows `room` live.
