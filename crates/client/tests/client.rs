@@ -548,3 +548,26 @@ async fn auth_and_headers_reach_the_server() {
     assert_eq!(error.code(), Some("connect_rejected"));
     assert!(events.recv().await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_handle_stops_the_client() {
+    init_tracing();
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Client>();
+    assert_send_sync::<socket_serve_client::EventStream>();
+    assert_send_sync::<socket_serve_client::Delivery>();
+
+    let server = Server::start(config()).await;
+    let client = connect(&server.url(), ClientOptions::default()).unwrap();
+    let mut events = client.events();
+    connected(&mut events).await;
+    let clone = client.clone();
+    drop(client);
+    assert!(clone.connected(), "clones share the connection");
+    drop(clone);
+    let end = tokio::time::timeout(WAIT, async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(end.is_ok(), "the event stream ends once every handle is gone");
+}
