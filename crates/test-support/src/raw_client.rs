@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::{json, Value};
 use socket_serve::protocol::Cursor;
 
-use crate::event_stream::{EventStream, Resume};
+use crate::event_stream::{EventStream, Frame, Resume};
 use crate::wait::DEFAULT_WAIT;
 
 /// Longest a polling request may take (a long-poll waits for the server's `poll_timeout`,
@@ -288,6 +288,31 @@ impl RawClient {
             request = request.body(body);
         }
         self.send(request, DEFAULT_WAIT).await
+    }
+
+    /// Connects, opens the new session's stream and reads its `connected` frame.
+    pub async fn connect_and_listen(&self) -> (Session, EventStream) {
+        let session = self.connect().await;
+        let mut stream = self.open_stream(&session.session_id).await;
+        stream.expect_connected(DEFAULT_WAIT).await;
+        (session, stream)
+    }
+
+    /// Emits an `echo` (the chat app's) with a unique marker and returns every message frame
+    /// that arrives on `stream` before the marker's echo. Frames come in cursor order, so
+    /// these are all the messages stored for the session before the marker: "nothing else
+    /// arrived" is checked on them, with no sleep.
+    pub async fn flush(&self, session: &Session, stream: &mut EventStream) -> Vec<Frame> {
+        let marker = json!({ "marker": self.new_message_id() });
+        self.emit(session, "echo", marker.clone()).await;
+        let mut before = Vec::new();
+        loop {
+            let frame = stream.next_message(DEFAULT_WAIT).await;
+            if frame.event() == Some("echo") && frame.payload() == &marker {
+                return before;
+            }
+            before.push(frame);
+        }
     }
 
     /// Opens the session's stream (`GET sse?sessionId=..`); asserts it opened.

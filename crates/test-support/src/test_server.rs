@@ -198,6 +198,15 @@ impl TestServer {
         &self.io
     }
 
+    /// The `redis-server` under this server, when it runs on one it started (to stop,
+    /// kill or restart it).
+    pub fn redis_mut(&mut self) -> Option<&mut crate::RedisServer> {
+        match self._store.as_mut() {
+            Some(TestStore::Redis(redis)) => Some(redis),
+            _ => None,
+        }
+    }
+
     /// A protocol-level client of this server.
     pub fn client(&self) -> RawClient {
         RawClient::new(&self.base_url())
