@@ -51,7 +51,7 @@ impl Tracker {
 
     /// Moves forward to `cursor` (never back).
     pub(crate) fn advance(&mut self, cursor: Cursor) {
-        if self.cursor.map_or(true, |c| cursor > c) {
+        if self.cursor.is_none_or(|c| cursor > c) {
             self.cursor = Some(cursor);
         }
     }

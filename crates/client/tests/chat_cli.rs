@@ -23,7 +23,13 @@ fn chat_cli() -> PathBuf {
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "socket-serve-client", "--example", "chat-cli"])
+            .args([
+                "build",
+                "-p",
+                "socket-serve-client",
+                "--example",
+                "chat-cli",
+            ])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building chat-cli failed");
@@ -81,7 +87,10 @@ impl Cli {
 
     async fn type_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(format!("{line}\n").as_bytes()).await.expect("write stdin");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("write stdin");
         stdin.flush().await.expect("flush stdin");
     }
 
@@ -115,7 +124,10 @@ async fn two_chat_clis_talk_through_the_chat_server() {
     // line is sent, and that line reaching ann proves it.
     bob.type_line("/join lobby").await;
     bob.type_line("joined").await;
-    assert_eq!(ann.line_starting("[").await, format!("[{}] bob: joined", bob.id));
+    assert_eq!(
+        ann.line_starting("[").await,
+        format!("[{}] bob: joined", bob.id)
+    );
     ann.type_line("/say lobby anyone here?").await;
     assert_eq!(
         bob.line_starting("[#").await,
@@ -128,7 +140,10 @@ async fn two_chat_clis_talk_through_the_chat_server() {
     ann.finish().await;
     assert_eq!(bob.line_starting("[").await, format!("[{ann_id}] ann: bye"));
     bob.finish().await;
-    eventually("both sessions ended on the server", || server.counters.disconnects() == 2).await;
+    eventually("both sessions ended on the server", || {
+        server.counters.disconnects() == 2
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -565,9 +565,9 @@ async fn dropping_the_last_handle_stops_the_client() {
     drop(client);
     assert!(clone.connected(), "clones share the connection");
     drop(clone);
-    let end = tokio::time::timeout(WAIT, async {
-        while events.recv().await.is_some() {}
-    })
-    .await;
-    assert!(end.is_ok(), "the event stream ends once every handle is gone");
+    let end = tokio::time::timeout(WAIT, async { while events.recv().await.is_some() {} }).await;
+    assert!(
+        end.is_ok(),
+        "the event stream ends once every handle is gone"
+    );
 }
