@@ -15,6 +15,8 @@
 
 mod cluster;
 pub mod load;
+mod redis_proxy;
 
 pub use cluster::{Cluster, Urls};
 pub use load::{LoadOptions, Report};
+pub use redis_proxy::RedisProxy;
