@@ -192,3 +192,38 @@ test("in the browser: EventSource mode and long-polling mode also resume without
   }
   await page.close();
 });
+
+test("the proposed page (examples/chat.html): a server restart shows reconnecting, then a new session, and chat goes on", opts, async () => {
+  const { readFile } = await import("node:fs/promises");
+  const html = await readFile(new URL("../examples/chat.html", import.meta.url), "utf8");
+  let own = await startChat();
+  const port = own.port;
+  const page = await browser.newPage();
+  try {
+    await page.route(`${own.origin}/`, (route) => route.fulfill({ status: 200, contentType: "text/html", body: html }));
+    await page.goto(own.origin + "/");
+    await page.waitForSelector('#status[data-state="connected"]', { timeout: 10000 });
+    const oldId = await page.evaluate(() => window.chatSocket.id);
+    await own.stop();
+    await page.waitForFunction(() => /reconnecting/.test(document.getElementById("status").textContent), null, { timeout: 10000 });
+    own = await startChat({ port });
+    await page.waitForFunction(
+      (old) => window.chatSocket.connected && window.chatSocket.id !== old && document.getElementById("status").dataset.state === "connected",
+      oldId,
+      { timeout: 15000 },
+    );
+    const newId = await page.evaluate(() => window.chatSocket.id);
+    assert.equal(await page.textContent("#me"), newId);
+    assert.ok((await logLines(page, "meta")).some((l) => l.includes("lost our session")));
+    const other = connect(own.base);
+    nodeSockets.push(other);
+    await connected(other);
+    const got = next(other, "chat", { timeout: 5000 });
+    await page.fill("#text", "after the restart");
+    await page.press("#text", "Enter");
+    assert.deepEqual((await got)[0], { from: newId, text: "after the restart" });
+  } finally {
+    await page.close();
+    await own.stop();
+  }
+});
