@@ -1,6 +1,6 @@
-//! The HTTP endpoints on plain `http::Request` → `http::Response`, routed by the last path
-//! segment so the same code serves a nested axum router (`/socket/connect`) and a
-//! serverless catch-all (`/api/socket/connect`).
+//! The HTTP endpoints on plain `http::Request` → `http::Response`. A nested axum router and
+//! a service with a known base path route strictly (`B/connect`, ..., and nothing else);
+//! a serverless catch-all whose base is not known routes by the last path segment.
 
 mod body;
 mod client_js;
@@ -32,26 +32,63 @@ enum Endpoint {
     ClientJs,
     /// The base path itself: `GET B?sessionId=..` is a stream (the 0.6.0 Next.js form).
     Base,
+    NotFound,
 }
 
-fn endpoint(path: &str) -> Endpoint {
-    match path.trim_end_matches('/').rsplit('/').next().unwrap_or("") {
+/// How paths map to endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Routing {
+    /// Paths are `base`, `base/connect`, ... exactly (a nested router has base `""`).
+    Strict(String),
+    /// The base is not known (a catch-all function): the last segment names the endpoint,
+    /// and any other path is the base.
+    LastSegment,
+}
+
+fn named(segment: &str) -> Option<Endpoint> {
+    Some(match segment {
         "connect" => Endpoint::Connect,
         "message" => Endpoint::Message,
         "disconnect" => Endpoint::Disconnect,
         "sse" => Endpoint::Stream,
         "client.js" => Endpoint::ClientJs,
-        _ => Endpoint::Base,
+        _ => return None,
+    })
+}
+
+fn endpoint(routing: &Routing, path: &str) -> Endpoint {
+    match routing {
+        Routing::Strict(base) => {
+            let Some(rest) = path.strip_prefix(base.trim_end_matches('/')) else {
+                return Endpoint::NotFound;
+            };
+            match rest.trim_end_matches('/') {
+                "" => Endpoint::Base,
+                rest => rest
+                    .strip_prefix('/')
+                    .and_then(named)
+                    .unwrap_or(Endpoint::NotFound),
+            }
+        }
+        Routing::LastSegment => {
+            let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            named(last).unwrap_or(Endpoint::Base)
+        }
     }
 }
 
 /// Answers one request. Never panics on input; every failure is a JSON error answer.
-pub(crate) async fn handle(engine: Arc<Engine>, req: Request<Body>) -> Response<Body> {
-    let endpoint = endpoint(req.uri().path());
+pub(crate) async fn handle(
+    engine: Arc<Engine>,
+    routing: &Routing,
+    req: Request<Body>,
+) -> Response<Body> {
+    let endpoint = endpoint(routing, req.uri().path());
     let method = req.method().clone();
     let allowed: &[Method] = match endpoint {
         Endpoint::Connect | Endpoint::Message | Endpoint::Disconnect => &[Method::POST],
         Endpoint::Stream | Endpoint::ClientJs | Endpoint::Base => &[Method::GET, Method::HEAD],
+        Endpoint::NotFound => return not_found(),
     };
     if !allowed.contains(&method) {
         let mut res = simple_error(
@@ -74,10 +111,11 @@ pub(crate) async fn handle(engine: Arc<Engine>, req: Request<Body>) -> Response<
         Endpoint::Message => message(&engine, req).await,
         Endpoint::Disconnect => disconnect(&engine, req).await,
         Endpoint::ClientJs => return client_js::serve(&req),
+        Endpoint::NotFound => return not_found(),
         Endpoint::Stream | Endpoint::Base => {
             let query = StreamQuery::parse(req.uri().query());
             if endpoint == Endpoint::Base && query.session_id.is_none() {
-                return simple_error(StatusCode::NOT_FOUND, "not_found", "no endpoint here");
+                return not_found();
             }
             let last_event_id = req
                 .headers()
@@ -88,6 +126,10 @@ pub(crate) async fn handle(engine: Arc<Engine>, req: Request<Body>) -> Response<
         }
     };
     result.unwrap_or_else(|err| error_response(&err))
+}
+
+fn not_found() -> Response<Body> {
+    simple_error(StatusCode::NOT_FOUND, "not_found", "no endpoint here")
 }
 
 async fn connect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
@@ -201,13 +243,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_by_last_segment_under_any_base() {
-        assert_eq!(endpoint("/connect"), Endpoint::Connect);
-        assert_eq!(endpoint("/api/socket/connect"), Endpoint::Connect);
-        assert_eq!(endpoint("/socket/message/"), Endpoint::Message);
-        assert_eq!(endpoint("/socket/sse"), Endpoint::Stream);
-        assert_eq!(endpoint("/socket/client.js"), Endpoint::ClientJs);
-        assert_eq!(endpoint("/api/socket"), Endpoint::Base);
-        assert_eq!(endpoint("/"), Endpoint::Base);
+    fn a_catch_all_routes_by_last_segment_under_any_base() {
+        let r = Routing::LastSegment;
+        assert_eq!(endpoint(&r, "/connect"), Endpoint::Connect);
+        assert_eq!(endpoint(&r, "/api/socket/connect"), Endpoint::Connect);
+        assert_eq!(endpoint(&r, "/socket/message/"), Endpoint::Message);
+        assert_eq!(endpoint(&r, "/socket/sse"), Endpoint::Stream);
+        assert_eq!(endpoint(&r, "/socket/client.js"), Endpoint::ClientJs);
+        assert_eq!(endpoint(&r, "/api/socket"), Endpoint::Base);
+        assert_eq!(endpoint(&r, "/"), Endpoint::Base);
+    }
+
+    #[test]
+    fn strict_routing_knows_only_the_endpoints_under_its_base() {
+        let nested = Routing::Strict(String::new());
+        assert_eq!(endpoint(&nested, "/"), Endpoint::Base);
+        assert_eq!(endpoint(&nested, ""), Endpoint::Base);
+        assert_eq!(endpoint(&nested, "/connect"), Endpoint::Connect);
+        assert_eq!(endpoint(&nested, "/nope"), Endpoint::NotFound);
+        assert_eq!(endpoint(&nested, "/connect/more"), Endpoint::NotFound);
+        let based = Routing::Strict("/api/socket/".into());
+        assert_eq!(endpoint(&based, "/api/socket"), Endpoint::Base);
+        assert_eq!(endpoint(&based, "/api/socket/sse"), Endpoint::Stream);
+        assert_eq!(endpoint(&based, "/api/socketsse"), Endpoint::NotFound);
+        assert_eq!(endpoint(&based, "/other/sse"), Endpoint::NotFound);
     }
 }

@@ -11,11 +11,13 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 
+use super::Routing;
 use crate::engine::{Engine, SocketServe};
 
-/// Every endpoint of a [`SocketServe`] as one tower `Service`: requests are routed by the
-/// last segment of their path, so it can sit behind any base path (a Next.js-style
-/// catch-all such as `/api/socket/[[...path]]`).
+/// Every endpoint of a [`SocketServe`] as one tower `Service`, for a serverless catch-all
+/// function (such as `/api/socket/[[...path]]`). Built by [`SocketServe::service_at`]
+/// (strict routing under a known base path) or [`SocketServe::service`] (any base: the
+/// last path segment names the endpoint).
 ///
 /// ```
 /// use tower::ServiceExt;
@@ -30,13 +32,41 @@ use crate::engine::{Engine, SocketServe};
 #[derive(Clone)]
 pub struct SocketServeService {
     engine: Arc<Engine>,
+    routing: Arc<Routing>,
 }
 
 impl SocketServe {
-    /// The server as a tower `Service`, for serverless runtimes and plain hyper.
+    /// The server as a tower `Service` that routes by the last path segment, so it works
+    /// under any base path; any path whose last segment is not an endpoint is the base.
+    /// Prefer [`service_at`](Self::service_at) when you know the base.
     pub fn service(&self) -> SocketServeService {
+        self.service_with(Routing::LastSegment)
+    }
+
+    /// The server as a tower `Service` under the base path `base`: it answers `base`,
+    /// `base/connect`, `base/message`, `base/disconnect`, `base/sse`, `base/client.js`,
+    /// and 404 to anything else.
+    ///
+    /// ```
+    /// use tower::ServiceExt;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// let svc = io.service_at("/api/socket");
+    /// let ok = http::Request::post("/api/socket/connect").body(String::new()).unwrap();
+    /// assert_eq!(svc.clone().oneshot(ok).await.unwrap().status(), 200);
+    /// let nope = http::Request::post("/api/socket/nope").body(String::new()).unwrap();
+    /// assert_eq!(svc.oneshot(nope).await.unwrap().status(), 404);
+    /// # });
+    /// ```
+    pub fn service_at(&self, base: &str) -> SocketServeService {
+        self.service_with(Routing::Strict(base.to_owned()))
+    }
+
+    pub(crate) fn service_with(&self, routing: Routing) -> SocketServeService {
         SocketServeService {
             engine: self.engine.clone(),
+            routing: Arc::new(routing),
         }
     }
 }
@@ -56,7 +86,8 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let engine = self.engine.clone();
+        let routing = self.routing.clone();
         let req = req.map(Body::new);
-        Box::pin(async move { Ok(super::handle(engine, req).await) })
+        Box::pin(async move { Ok(super::handle(engine, &routing, req).await) })
     }
 }

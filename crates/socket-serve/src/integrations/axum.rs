@@ -14,7 +14,8 @@ impl SocketServe {
     /// # let _ = app;
     /// ```
     pub fn router(&self) -> axum::Router {
-        let service = self.service();
+        // Nesting strips the base path: the router sees `/`, `/connect`, ...
+        let service = self.service_with(crate::http::Routing::Strict(String::new()));
         axum::Router::new()
             .route_service("/", service.clone())
             .route_service("/{*rest}", service)
