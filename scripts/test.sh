@@ -10,10 +10,14 @@ bash scripts/install-deps.sh
 # Tests that run the chat example as a process (as the README does) need its binary.
 cargo build -p chat
 
+# Everything, with the server's behaviour tests on the in-memory store; then the same
+# behaviour tests again on Redis (the store conformance suite: one suite, both stores).
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
+  SOCKET_SERVE_TEST_STORE=redis cargo nextest run -p socket-serve --tests --no-fail-fast
 else
   cargo test --workspace --no-fail-fast --lib --bins --tests
+  SOCKET_SERVE_TEST_STORE=redis cargo test -p socket-serve --tests --no-fail-fast
 fi
 cargo test --workspace --doc
 
