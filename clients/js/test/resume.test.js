@@ -227,3 +227,64 @@ test("Redis store, server restarted: the same session resumes (no disconnect), s
   assert.ok(!events.some((e) => e[0] === "disconnect" || e[0] === "connect"), events.map((e) => e[0]).join());
 });
 
+
+test("id-only frames: an idle socket's cursor follows the server's position", needsServer, async (t) => {
+  const server = await startChat({ env: { SOCKET_SERVE_HEARTBEAT_MS: "100" } });
+  const idle = connect(server.base, FAST);
+  const [a, b] = [connect(server.base, FAST), connect(server.base, FAST)];
+  t.after(async () => {
+    for (const s of [idle, a, b]) s.disconnect();
+    await server.stop();
+  });
+  await Promise.all([connected(idle), connected(a), connected(b)]);
+  const { compareCursors } = await import("../src/index.js");
+  const { until } = await import("./helpers.js");
+  const lastOwn = idle.cursor;
+  // Others talk in a room the idle socket is not in: the position moves on without it.
+  await a.emitWithAck("join", { room: "elsewhere" });
+  await b.emitWithAck("join", { room: "elsewhere" });
+  let latest = null;
+  b.on("say", (_d, meta) => (latest = meta.cursor));
+  const heard = next(b, "say");
+  await a.emitWithAck("say", { room: "elsewhere", text: "not for idle" });
+  await heard;
+  await until(() => compareCursors(idle.cursor, latest) >= 0, { timeout: 3000, what: "the idle cursor to move past the room message" });
+  assert.ok(compareCursors(idle.cursor, lastOwn) > 0);
+});
+
+test("a resume older than the recovery window is reported: reconnect with recovered false", needsServer, async (t) => {
+  const server = await startChat({ env: { SOCKET_SERVE_RECOVERY_WINDOW_MS: "300", SOCKET_SERVE_MAX_STREAM_MS: "500" } });
+  const sender = connect(server.base, FAST);
+  let hold = null;
+  const receiver = connect(server.base, {
+    ...FAST,
+    // While `hold` is set, the receiver's next stream open waits for it.
+    fetch: async (url, init) => {
+      if (hold && String(url).includes("/sse?")) await hold();
+      return fetch(url, init);
+    },
+  });
+  t.after(async () => {
+    sender.disconnect();
+    receiver.disconnect();
+    await server.stop();
+  });
+  await Promise.all([connected(sender), connected(receiver)]);
+  const events = record(receiver, LIFECYCLE);
+  const got = [];
+  receiver.on("chat", (d) => got.push(d.text));
+  hold = async () => {
+    hold = null;
+    // The receiver is between two streams for longer than the recovery window, while
+    // messages for it are stored and age out.
+    await sender.emitWithAck("chat", { text: "old" });
+    await new Promise((r) => setTimeout(r, 700)); // the recovery window (300 ms) passes
+    await sender.emitWithAck("chat", { text: "recent" });
+  };
+  const [rc] = await next(receiver, "reconnect", { timeout: 8000 });
+  assert.deepEqual(rc, { attempt: 0, recovered: false });
+  assert.equal(receiver.recovered, false);
+  assert.ok(!events.some((e) => e[0] === "disconnect"));
+  await roundTrip(receiver);
+  assert.ok(got.includes("recent"), `got ${JSON.stringify(got)}`);
+});

@@ -517,3 +517,15 @@ test("a throwing listener does not break the stream", async (t) => {
   await after;
   assert.equal(reported.length, 1);
 });
+
+test("a stream that goes silent for heartbeatTimeout is reopened, silently", async (t) => {
+  const { server, socket, life } = setup({ heartbeatTimeout: 150 });
+  t.after(() => socket.disconnect());
+  await next(socket, "connect");
+  // the fake server writes nothing more on this stream: like a half-open TCP connection
+  await server.until(() => server.requests.filter((r) => r.path === "/sse").length >= 2, 3000, "a second stream");
+  const got = next(socket, "n");
+  server.emitTo(socket.sessionId, "n", 1);
+  await got;
+  assert.deepEqual(life.map((e) => e[0]), ["connect"]);
+});
