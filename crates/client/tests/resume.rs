@@ -638,3 +638,55 @@ async fn auto_falls_back_to_long_polling() {
         "{errors:?}"
     );
 }
+
+/// A resume from a position older than the recovery window keeps the session but reports
+/// `recovered: false` (SSE: the `connected` frame; polling: the poll answer).
+async fn resume_past_the_recovery_window(transport: Transport) {
+    init_tracing();
+    let window = Duration::from_millis(300);
+    let config = Config {
+        recovery_window: window,
+        // The server answers a long-poll from a position past the window only when something
+        // new comes or the poll times out (not at once, as the stream's `connected` frame
+        // does): keep that wait short.
+        poll_timeout: Duration::from_millis(500),
+        ..config()
+    };
+    let server = Server::start(config).await;
+    let proxy = Proxy::start(server.addr).await;
+    let client = Client::new(&proxy.url(), quick().transport(transport)).unwrap();
+    let mut events = client.events();
+    client.open().unwrap();
+    assert!(!connected(&mut events).await);
+    message(&mut events, "welcome").await;
+    let id = client.id().unwrap();
+
+    proxy.set_upstream(None);
+    proxy.cut();
+    until(&mut events, "Disconnect", |e| {
+        matches!(e, ClientEvent::Disconnect { .. })
+    })
+    .await;
+    server.io.emit("tick", &json!(0)).await.unwrap();
+    // Let the client's position fall out of the recovery window (a matter of time only).
+    tokio::time::sleep(window * 3).await;
+    proxy.set_upstream(Some(server.addr));
+    let recovered = connected(&mut events).await;
+    assert!(
+        !recovered,
+        "the server could not replay everything: reported"
+    );
+    assert!(!client.recovered());
+    assert_eq!(client.id().unwrap(), id, "still the same session");
+    client.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_resume_past_the_recovery_window_is_reported() {
+    resume_past_the_recovery_window(Transport::Sse).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_resume_past_the_recovery_window_is_reported() {
+    resume_past_the_recovery_window(Transport::Polling).await;
+}
