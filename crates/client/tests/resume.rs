@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use socket_serve::{Config, SocketServe};
 use socket_serve_client::raw::Api;
 use socket_serve_client::{
-    Client, ClientEvent, ClientOptions, DisconnectReason, Error, EventStream, Transport,
+    connect, Client, ClientEvent, ClientOptions, DisconnectReason, Error, EventStream, Transport,
 };
 use socket_serve_protocol::MessageRequest;
 use tokio::task::JoinHandle;
@@ -689,4 +689,52 @@ async fn sse_resume_past_the_recovery_window_is_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_resume_past_the_recovery_window_is_reported() {
     resume_past_the_recovery_window(Transport::Polling).await;
+}
+
+/// `id:`-only frames move the client's position while it gets no message: after other
+/// clients' traffic, an idle client resumes from a fresh position (so within the recovery
+/// window), not from its last message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_frames_keep_an_idle_client_fresh() {
+    init_tracing();
+    let window = Duration::from_millis(1000);
+    let config = Config {
+        recovery_window: window,
+        heartbeat_interval: Duration::from_millis(100),
+        ..config()
+    };
+    let server = Server::start(config).await;
+    let proxy = Proxy::start(server.addr).await;
+    let idle = Client::new(&proxy.url(), quick()).unwrap();
+    let mut events = idle.events();
+    idle.open().unwrap();
+    connected(&mut events).await;
+    message(&mut events, "welcome").await;
+
+    // Someone else's traffic moves the position for 2.5 windows; none of it is for `idle`.
+    let busy = connect(&server.url(), quick()).unwrap();
+    let until_time = tokio::time::Instant::now() + window * 5 / 2;
+    while tokio::time::Instant::now() < until_time {
+        busy.emit_with_ack::<Value, _>("echo", 1, WAIT)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Two heartbeats later the idle client has the position of the last echo.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    proxy.cut();
+    let (_, before) = until(&mut events, "Connect", |e| {
+        matches!(e, ClientEvent::Connect { .. })
+    })
+    .await;
+    assert!(
+        !before.iter().any(|e| matches!(e, ClientEvent::Message(_))),
+        "nothing was for the idle client: {before:?}"
+    );
+    assert!(
+        idle.recovered(),
+        "resumed from its last position (moved by id-only frames), inside the window"
+    );
+    idle.disconnect().await;
+    busy.disconnect().await;
 }
