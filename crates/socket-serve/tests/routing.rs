@@ -240,3 +240,43 @@ async fn tower_service_serves_a_whole_chat_under_api_socket() {
     assert_eq!(chat.payload()["text"], "back");
     client.get("client.js").await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_at_a_base_path_serves_its_endpoints_and_404_elsewhere() {
+    let server = TestServer::builder()
+        .mount(Mount::ServiceAt("/api/socket".into()))
+        .start()
+        .await;
+    let client = server.client();
+    let (alice, mut stream) = client.connect_and_listen().await;
+    client.emit(&alice, "echo", json!("strict")).await;
+    assert_eq!(
+        stream.wait_for_event("echo", WAIT).await.payload(),
+        &json!("strict")
+    );
+    let mut base = client.url("");
+    base.query_pairs_mut()
+        .append_pair("sessionId", &alice.session_id);
+    let mut by_base = client
+        .try_open_stream_url(base, &[])
+        .await
+        .expect("GET /api/socket?sessionId= is a stream");
+    by_base.expect_connected(WAIT).await;
+
+    client.post("nope", "{}").await.error(404, "not_found");
+    client.get("connect/deeper").await.error(404, "not_found");
+    let mut unknown = client.url("nope");
+    unknown
+        .query_pairs_mut()
+        .append_pair("sessionId", &alice.session_id);
+    client
+        .try_open_stream_url(unknown, &[])
+        .await
+        .expect_err("a stream opened at an unknown path")
+        .error(404, "not_found");
+    let elsewhere = format!("{}/other/connect", server.root_url());
+    client
+        .request_url(Method::POST, elsewhere.parse().unwrap(), &[], None)
+        .await
+        .error(404, "not_found");
+}

@@ -224,3 +224,16 @@ async fn frames_carry_cursors_in_increasing_order() {
     }
     assert_eq!(echoes, (0..20).map(|n| json!(n)).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_ends_open_streams_with_a_retry_hint() {
+    let mut server = TestServer::chat().await;
+    let client = server.client();
+    let (_alice, mut stream) = client.connect_and_listen().await;
+    stream.wait_for_event("welcome", WAIT).await;
+
+    server.stop().await;
+
+    let rest = stream.expect_end(WAIT).await;
+    assert_eq!(rest.last().and_then(|f| f.retry), Some(1000), "{rest:?}");
+}

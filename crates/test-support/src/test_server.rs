@@ -20,8 +20,12 @@ pub enum Mount {
     /// `/` when the chat handlers are registered). The default.
     Router,
     /// The bare tower service [`SocketServe::service`] answering every path, as a
-    /// serverless catch-all does; the client's base is this path (e.g. `/api/socket`).
+    /// serverless catch-all whose base it does not know; the client's base is this path
+    /// (e.g. `/api/socket`).
     Service(String),
+    /// The tower service [`SocketServe::service_at`] for this base path, answering every
+    /// path (404 outside its endpoints).
+    ServiceAt(String),
 }
 
 /// A socket-serve server running in this process on `127.0.0.1:<free port>`.
@@ -149,6 +153,10 @@ impl TestServer {
                 axum::Router::new().fallback_service(io.service()),
                 base.trim_end_matches('/').to_owned(),
             ),
+            Mount::ServiceAt(base) => (
+                axum::Router::new().fallback_service(io.service_at(&base)),
+                base.trim_end_matches('/').to_owned(),
+            ),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -178,7 +186,7 @@ impl TestServer {
         }
     }
 
-    /// The API's base URL: `http://127.0.0.1:<port>/socket` (or the [`Mount::Service`] path).
+    /// The API's base URL: `http://127.0.0.1:<port>/socket` (or the path of a [`Mount`] of the service).
     pub fn base_url(&self) -> String {
         format!("http://{}{}", self.addr, self.base_path)
     }
