@@ -189,9 +189,16 @@ fn stream_entries(log: &LogId, value: Value, out: &mut Vec<(LogId, Entry)>) -> S
 }
 
 impl RedisStore {
-    /// A store for the Redis at `url` (`redis://`, `redis://:password@host:port/db`).
+    /// A store for the Redis at `url`: `redis://host:port`, `redis://:password@host:port/db`,
+    /// or `rediss://...` for TLS (with the `tls` feature, on by default; add `#insecure` to
+    /// skip certificate checks, for tests only).
     /// Fails only if the URL cannot be parsed; no connection is made yet.
     pub fn open(url: &str, options: RedisOptions) -> Result<RedisStore, Error> {
+        #[cfg(feature = "tls")]
+        if url.starts_with("rediss://") {
+            // rustls needs one process-wide crypto provider; keep one installed by the app.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let client = redis::Client::open(url)
             .map_err(|e| Error::Config(format!("REDIS_URL is not usable: {e}")))?;
         let keys = Keys::new(&options.key_prefix);
