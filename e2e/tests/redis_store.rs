@@ -314,3 +314,60 @@ async fn two_chat_binaries_on_one_redis_let_their_clients_chat() {
     let got = ann_stream.wait_for_event("chat", WAIT).await;
     assert_eq!(got.payload(), &json!({"from": bob.id, "text": "hi ann"}));
 }
+
+#[tokio::test]
+async fn every_key_but_the_clock_and_the_session_index_expires_by_itself() {
+    let store = TestStore::redis();
+    let TestStore::Redis(redis) = &store else {
+        unreachable!()
+    };
+    let redis_url = redis.url();
+    let config = store.config();
+    let prefix = config.key_prefix.clone();
+    let server = TestServer::start(config).await;
+    let client = server.client();
+    let (ann, bob) = (client.connect().await, client.connect().await);
+    let mut stream = client.open_stream(&bob.session_id).await;
+    stream.wait_for_event("welcome", WAIT).await;
+    for session in [&ann, &bob] {
+        client.emit(session, "join", json!({"room": "lobby"})).await;
+        client
+            .emit(session, "remember", json!({"key": "k", "value": 1}))
+            .await;
+    }
+    client.emit(&ann, "chat", json!({"text": "hi"})).await;
+    client
+        .emit(&ann, "say", json!({"room": "lobby", "text": "hi"}))
+        .await;
+    client.emit(&bob, "echo", json!(1)).await;
+    client.poll(&ann.session_id).await;
+    stream.wait_for_event("say", WAIT).await;
+    client.disconnect(&ann.session_id).await;
+
+    let redis = redis::Client::open(redis_url).expect("redis url");
+    let mut con = redis
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut con)
+        .await
+        .expect("KEYS");
+    assert!(
+        keys.len() > 5,
+        "expected the workload to leave keys: {keys:?}"
+    );
+    let lasting = [format!("{prefix}:clock"), format!("{prefix}:sessions")];
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("PTTL");
+        assert!(
+            ttl > 0 || lasting.contains(&key),
+            "{key} has no expiry (PTTL {ttl})"
+        );
+    }
+}
