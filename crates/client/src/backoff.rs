@@ -30,6 +30,13 @@ pub struct Backoff {
 
 impl Backoff {
     /// A backoff that starts at `base` and never waits longer than `max`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use socket_serve_client::Backoff;
+    /// let b = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    /// assert_eq!(b.attempt(), 0);
+    /// ```
     pub fn new(base: Duration, max: Duration) -> Self {
         Backoff {
             base,
@@ -39,16 +46,42 @@ impl Backoff {
     }
 
     /// How many delays were handed out since the last [`reset`](Self::reset).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use socket_serve_client::Backoff;
+    /// let mut b = Backoff::new(Duration::from_millis(1), Duration::from_millis(10));
+    /// b.next_delay();
+    /// b.next_delay();
+    /// assert_eq!(b.attempt(), 2);
+    /// ```
     pub fn attempt(&self) -> u32 {
         self.attempt
     }
 
     /// Back to the first attempt (after a success).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use socket_serve_client::Backoff;
+    /// let mut b = Backoff::new(Duration::from_millis(1), Duration::from_millis(10));
+    /// b.next_delay();
+    /// b.reset();
+    /// assert_eq!(b.attempt(), 0);
+    /// ```
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
 
     /// The delay before the next attempt, drawing the jitter from the thread's RNG.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use socket_serve_client::Backoff;
+    /// let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+    /// assert!(b.next_delay() <= Duration::from_millis(100));
+    /// assert!(b.next_delay() <= Duration::from_millis(200));
+    /// ```
     pub fn next_delay(&mut self) -> Duration {
         self.next_delay_with(rand::random::<f64>())
     }
@@ -76,6 +109,15 @@ impl Backoff {
     }
 
     /// The largest delay of attempt `attempt` (counting from 1): `min(max, base * 2^(attempt-1))`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use socket_serve_client::Backoff;
+    /// let (base, max) = (Duration::from_millis(500), Duration::from_secs(30));
+    /// assert_eq!(Backoff::ceiling(base, max, 1), Duration::from_millis(500));
+    /// assert_eq!(Backoff::ceiling(base, max, 3), Duration::from_secs(2));
+    /// assert_eq!(Backoff::ceiling(base, max, 10), max);
+    /// ```
     pub fn ceiling(base: Duration, max: Duration, attempt: u32) -> Duration {
         let shift = attempt.saturating_sub(1).min(31);
         base.checked_mul(1u32 << shift).unwrap_or(max).min(max)

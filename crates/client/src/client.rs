@@ -242,6 +242,14 @@ impl Client {
     /// Starts connecting in the background (returns at once). Calling it again does nothing.
     /// Must be called inside a Tokio runtime ([`Error::NoRuntime`] otherwise); fails with
     /// [`Error::Closed`] after [`disconnect`](Self::disconnect).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socket_serve_client::Error> {
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default())?;
+    /// client.on("welcome", |w: serde_json::Value| println!("{w}"));
+    /// client.open()?;
+    /// # Ok(()) }
+    /// ```
     pub fn open(&self) -> Result<(), Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         if self.shared.is_closed() {
@@ -260,6 +268,13 @@ impl Client {
     }
 
     /// The session's public id (the `id` other clients see as `from`), once a session exists.
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) -> Result<(), socket_serve_client::Error> {
+    /// client.wait_connected(std::time::Duration::from_secs(5)).await?;
+    /// println!("others see me as {}", client.id().unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> Option<String> {
         self.shared
             .state
@@ -270,28 +285,63 @@ impl Client {
     }
 
     /// Whether the client is connected now (between a `Connect` and a `Disconnect` event).
+    ///
+    /// ```
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default()).unwrap();
+    /// assert!(!client.connected()); // not opened yet
+    /// ```
     pub fn connected(&self) -> bool {
         self.shared.state.borrow().connected
     }
 
     /// Whether the last connection recovered everything since the one before (see
     /// [`ClientEvent::Connect`]). `false` before the first connection and for new sessions.
+    ///
+    /// ```no_run
+    /// # fn run(client: socket_serve_client::Client) {
+    /// if client.connected() && !client.recovered() {
+    ///     // A new session, or messages were lost: rebuild the state (join rooms again...).
+    ///     client.emit("join", serde_json::json!({"room": "lobby"})).ok();
+    /// }
+    /// # }
+    /// ```
     pub fn recovered(&self) -> bool {
         self.shared.state.borrow().recovered
     }
 
     /// The transport in use: [`Transport::Sse`] or [`Transport::Polling`] (after a fallback).
+    ///
+    /// ```
+    /// use socket_serve_client::{Client, ClientOptions, Transport};
+    /// let client = Client::new("http://127.0.0.1:3000/socket", ClientOptions::default()).unwrap();
+    /// assert_eq!(client.transport(), Transport::Sse); // Auto starts with SSE
+    /// ```
     pub fn transport(&self) -> Transport {
         self.shared.state.borrow().transport
     }
 
     /// Whether the client is closed for good (after `disconnect()`, a server disconnect, or
     /// when it gave up connecting).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default()).unwrap();
+    /// client.disconnect().await; // never opened: nothing is sent
+    /// assert!(client.is_closed());
+    /// # }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
     }
 
     /// How many emits are buffered or in flight.
+    ///
+    /// ```
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default()).unwrap();
+    /// client.emit("chat", serde_json::json!({"text": "queued"})).unwrap();
+    /// assert_eq!(client.buffered(), 1); // not opened: waiting
+    /// ```
     pub fn buffered(&self) -> usize {
         self.shared.outbox.len()
     }
@@ -374,6 +424,12 @@ impl Client {
     }
 
     /// Removes every handler of `event`.
+    ///
+    /// ```
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default()).unwrap();
+    /// client.on("tick", |n: u64| println!("{n}"));
+    /// client.off("tick");
+    /// ```
     pub fn off(&self, event: &str) {
         lock(&self.shared.handlers).remove(event);
     }

@@ -47,6 +47,13 @@ pub struct Message {
 
 impl Message {
     /// A message with an event and a payload, and nothing else (for tests of handlers).
+    ///
+    /// ```
+    /// use socket_serve_client::Message;
+    /// let m = Message::new("tick", serde_json::json!(3));
+    /// assert_eq!(m.decode::<u64>().unwrap(), 3);
+    /// assert_eq!(m.from, None);
+    /// ```
     pub fn new(event: impl Into<String>, data: Value) -> Self {
         Message {
             event: event.into(),
@@ -70,6 +77,12 @@ impl Message {
     }
 
     /// The payload as a `T`, or [`Error::Payload`] naming the event when it has another shape.
+    ///
+    /// ```
+    /// use socket_serve_client::{Error, Message};
+    /// let m = Message::new("tick", serde_json::json!("three"));
+    /// assert!(matches!(m.decode::<u64>(), Err(Error::Payload { event, .. }) if event == "tick"));
+    /// ```
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Error> {
         T::deserialize(&self.data).map_err(|e| Error::payload(&self.event, &e))
     }
@@ -108,6 +121,12 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Whether the client stays closed after this (it does not reconnect).
+    ///
+    /// ```
+    /// use socket_serve_client::DisconnectReason;
+    /// assert!(DisconnectReason::ClientDisconnect.is_final());
+    /// assert!(!DisconnectReason::SessionExpired.is_final());
+    /// ```
     pub fn is_final(&self) -> bool {
         matches!(
             self,
@@ -235,11 +254,26 @@ pub struct EventStream {
 
 impl EventStream {
     /// The next event, or `None` once the client is closed and every event was read.
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) {
+    /// let mut events = client.events();
+    /// while let Some(event) = events.recv().await {
+    ///     println!("{event:?}");
+    /// }
+    /// # }
+    /// ```
     pub async fn recv(&mut self) -> Option<ClientEvent> {
         self.rx.recv().await
     }
 
     /// The next event if one is already there, without waiting.
+    ///
+    /// ```
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default()).unwrap();
+    /// let mut events = client.events();
+    /// assert!(events.try_recv().is_none()); // nothing happened yet
+    /// ```
     pub fn try_recv(&mut self) -> Option<ClientEvent> {
         self.rx.try_recv().ok()
     }

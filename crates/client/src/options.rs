@@ -84,6 +84,12 @@ impl Default for ClientOptions {
 
 impl ClientOptions {
     /// Which transport to use. See [`Transport`].
+    ///
+    /// ```
+    /// use socket_serve_client::{ClientOptions, Transport};
+    /// let options = ClientOptions::default().transport(Transport::Sse);
+    /// assert_eq!(options.get_transport(), Transport::Sse);
+    /// ```
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = transport;
         self
@@ -91,6 +97,12 @@ impl ClientOptions {
 
     /// The JSON sent as `{"auth": ...}` with every `POST {base}/connect` (the server hands it
     /// to its `on_connect` handler).
+    ///
+    /// ```
+    /// let options = socket_serve_client::ClientOptions::default()
+    ///     .auth(serde_json::json!({"token": "secret", "name": "ann"}));
+    /// # let _ = options;
+    /// ```
     pub fn auth(mut self, auth: Value) -> Self {
         self.auth = Some(auth);
         self
@@ -98,12 +110,24 @@ impl ClientOptions {
 
     /// The base of the reconnect backoff: the first retry waits up to this long, each next
     /// one up to twice as long as the one before (full jitter).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = socket_serve_client::ClientOptions::default().reconnect_delay(Duration::from_millis(200));
+    /// # let _ = options;
+    /// ```
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
         self.reconnect_delay = delay;
         self
     }
 
     /// The cap of the reconnect backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = socket_serve_client::ClientOptions::default().reconnect_delay_max(Duration::from_secs(5));
+    /// # let _ = options;
+    /// ```
     pub fn reconnect_delay_max(mut self, delay: Duration) -> Self {
         self.reconnect_delay_max = delay;
         self
@@ -111,6 +135,12 @@ impl ClientOptions {
 
     /// How many failed attempts in a row the client makes before it gives up and closes.
     /// `None` (the default) never gives up.
+    ///
+    /// ```
+    /// // A command-line tool that should fail rather than wait forever:
+    /// let options = socket_serve_client::ClientOptions::default().reconnect_attempts(Some(5));
+    /// # let _ = options;
+    /// ```
     pub fn reconnect_attempts(mut self, attempts: Option<u32>) -> Self {
         self.reconnect_attempts = attempts;
         self
@@ -119,6 +149,11 @@ impl ClientOptions {
     /// How many emits may wait to be sent (before the first connection, while reconnecting,
     /// or behind a slow POST). One more is refused with
     /// [`Error::BufferFull`](crate::Error::BufferFull).
+    ///
+    /// ```
+    /// let options = socket_serve_client::ClientOptions::default().max_buffered(100);
+    /// assert_eq!(options.get_max_buffered(), 100);
+    /// ```
     pub fn max_buffered(mut self, max: usize) -> Self {
         self.max_buffered = max;
         self
@@ -126,6 +161,12 @@ impl ClientOptions {
 
     /// How long one `POST` (connect, message, disconnect) may take before it counts as failed
     /// (and, for a message, is retried with the same `messageId`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = socket_serve_client::ClientOptions::default().request_timeout(Duration::from_secs(10));
+    /// # let _ = options;
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -134,6 +175,13 @@ impl ClientOptions {
     /// How long an open stream may stay silent (no frame, no heartbeat) before the client
     /// takes it for dead and reconnects; also the longest a long-poll request may take. Keep
     /// it above the server's heartbeat interval (15 s) and poll timeout (25 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // The server sends a heartbeat every 15 s: three missed ones mean the stream is dead.
+    /// let options = socket_serve_client::ClientOptions::default().stall_timeout(Duration::from_secs(45));
+    /// # let _ = options;
+    /// ```
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.stall_timeout = timeout;
         self
@@ -141,23 +189,45 @@ impl ClientOptions {
 
     /// How long the first frame of an event stream may take. A stream that does not deliver
     /// it in time (a buffering proxy) makes [`Transport::Auto`] fall back to long-polling.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = socket_serve_client::ClientOptions::default().sse_open_timeout(Duration::from_secs(3));
+    /// # let _ = options;
+    /// ```
     pub fn sse_open_timeout(mut self, timeout: Duration) -> Self {
         self.sse_open_timeout = timeout;
         self
     }
 
     /// An HTTP header sent with every request (a cookie, a bearer token).
+    ///
+    /// ```
+    /// let options = socket_serve_client::ClientOptions::default()
+    ///     .header("authorization", "Bearer abc")
+    ///     .header("cookie", "session=1");
+    /// # let _ = options;
+    /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// The configured transport.
+    ///
+    /// ```
+    /// use socket_serve_client::{ClientOptions, Transport};
+    /// assert_eq!(ClientOptions::default().get_transport(), Transport::Auto);
+    /// ```
     pub fn get_transport(&self) -> Transport {
         self.transport
     }
 
     /// The configured size of the send buffer.
+    ///
+    /// ```
+    /// assert_eq!(socket_serve_client::ClientOptions::default().get_max_buffered(), 1024);
+    /// ```
     pub fn get_max_buffered(&self) -> usize {
         self.max_buffered
     }

@@ -114,6 +114,13 @@ pub struct Delivery {
 
 impl Delivery {
     /// The `messageId` the emit is sent with (and retried with).
+    ///
+    /// ```
+    /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default()).unwrap();
+    /// let a = client.emit("chat", serde_json::json!({"text": "a"})).unwrap();
+    /// let b = client.emit("chat", serde_json::json!({"text": "b"})).unwrap();
+    /// assert_ne!(a.message_id(), b.message_id());
+    /// ```
     pub fn message_id(&self) -> &str {
         &self.message_id
     }

@@ -93,6 +93,13 @@ pub struct Frame {
 
 impl Frame {
     /// The `id:` as a cursor, when it is one.
+    ///
+    /// ```
+    /// use socket_serve_client::raw::Frame;
+    /// let f = Frame { id: Some("1795624221059-3".into()), data: None, retry: None };
+    /// assert_eq!(f.cursor().map(|c| c.to_string()).as_deref(), Some("1795624221059-3"));
+    /// assert_eq!(Frame::default().cursor(), None);
+    /// ```
     pub fn cursor(&self) -> Option<Cursor> {
         self.id.as_deref().and_then(|id| id.trim().parse().ok())
     }
@@ -116,6 +123,19 @@ type SseItems = Pin<Box<dyn Stream<Item = Result<Sse, sse_stream::Error>> + Send
 /// The frames of one open event stream, parsed by `sse-stream`. It ends when the server
 /// ends the stream; an error (a dropped connection, or no byte for the stall timeout) ends
 /// it too.
+///
+/// ```no_run
+/// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+/// use futures_util::StreamExt;
+/// let mut frames = api.open_stream(session_id, None).await?;
+/// while let Some(frame) = frames.next().await {
+///     let frame = frame?;
+///     if let Some(ms) = frame.retry {
+///         println!("the server will end this stream; come back in {ms} ms");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub struct FrameStream {
     inner: SseItems,
 }
@@ -146,11 +166,24 @@ impl Stream for FrameStream {
 impl Api {
     /// Endpoints under `base_url` (e.g. `http://127.0.0.1:3000/socket`), with default
     /// timeouts.
+    ///
+    /// ```
+    /// let api = socket_serve_client::raw::Api::new("http://127.0.0.1:3000/socket").unwrap();
+    /// assert_eq!(api.base_url().path(), "/socket");
+    /// ```
     pub fn new(base_url: &str) -> Result<Self, Error> {
         Self::with_options(base_url, &ClientOptions::default())
     }
 
     /// Endpoints under `base_url`, with the timeouts and headers of `options`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_serve_client::{raw::Api, ClientOptions};
+    /// let options = ClientOptions::default().request_timeout(Duration::from_secs(2)).header("x-test", "1");
+    /// let api = Api::with_options("http://127.0.0.1:3000/socket", &options).unwrap();
+    /// # let _ = api;
+    /// ```
     pub fn with_options(base_url: &str, options: &ClientOptions) -> Result<Self, Error> {
         let invalid = |reason: &str| Error::InvalidUrl {
             url: base_url.to_owned(),
@@ -188,11 +221,21 @@ impl Api {
     }
 
     /// The base URL, as parsed.
+    ///
+    /// ```
+    /// let api = socket_serve_client::raw::Api::new("http://127.0.0.1:3000/socket?x=1").unwrap();
+    /// assert_eq!(api.base_url().as_str(), "http://127.0.0.1:3000/socket");
+    /// ```
     pub fn base_url(&self) -> &Url {
         &self.base
     }
 
     /// The URL of endpoint `name` under the base (`connect`, `message`, `sse`...).
+    ///
+    /// ```
+    /// let api = socket_serve_client::raw::Api::new("http://127.0.0.1:3000/api/socket").unwrap();
+    /// assert_eq!(api.endpoint("sse").path(), "/api/socket/sse");
+    /// ```
     pub fn endpoint(&self, name: &str) -> Url {
         let mut url = self.base.clone();
         let path = format!("{}/{}", self.base.path().trim_end_matches('/'), name);
@@ -201,16 +244,45 @@ impl Api {
     }
 
     /// `POST {base}/connect`: a new session. `auth` is handed to the server's `on_connect`.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api) -> Result<(), socket_serve_client::Error> {
+    /// let session = api.connect(Some(serde_json::json!({"token": "t"}))).await?;
+    /// println!("session {} (public id {}), starts at {:?}", session.session_id, session.id, session.cursor);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(&self, auth: Option<Value>) -> Result<ConnectResponse, Error> {
         self.post("connect", &ConnectRequest { auth }).await
     }
 
     /// `POST {base}/message`: runs the server's handler; the answer's `ack` is its reply.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: String) -> Result<(), socket_serve_client::Error> {
+    /// use socket_serve_protocol::MessageRequest;
+    /// let answer = api
+    ///     .message(&MessageRequest {
+    ///         session_id,
+    ///         event: "echo".into(),
+    ///         data: serde_json::json!(1),
+    ///         message_id: Some("m-1".into()),
+    ///         requires_ack: None,
+    ///     })
+    ///     .await?;
+    /// assert_eq!(answer.ack, Some(serde_json::json!(1)));
+    /// # Ok(()) }
+    /// ```
     pub async fn message(&self, request: &MessageRequest) -> Result<MessageResponse, Error> {
         self.post("message", request).await
     }
 
     /// `POST {base}/disconnect`: ends the session on the server.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+    /// api.disconnect(session_id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn disconnect(&self, session_id: &str) -> Result<(), Error> {
         let request = DisconnectRequest {
             session_id: session_id.to_owned(),
@@ -224,6 +296,20 @@ impl Api {
     /// answers as soon as anything after it is there (or with nothing after the server's
     /// poll timeout); without one, a 0.6.0-style poll that takes every message since the last
     /// poll at once.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api) -> Result<(), socket_serve_client::Error> {
+    /// let session = api.connect(None).await?;
+    /// let mut cursor = session.cursor;
+    /// loop {
+    ///     let answer = api.poll(&session.session_id, cursor).await?;
+    ///     for m in &answer.messages {
+    ///         println!("{} {}", m.envelope.event, m.envelope.data);
+    ///     }
+    ///     cursor = answer.cursor.or(cursor);
+    /// }
+    /// # }
+    /// ```
     pub async fn poll(
         &self,
         session_id: &str,
@@ -252,6 +338,16 @@ impl Api {
     /// event stream. Fails with [`Error::Status`] when the server answers an error (404
     /// `unknown_session`...), and with [`Error::Protocol`] when the answer is not an event
     /// stream.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api) -> Result<(), socket_serve_client::Error> {
+    /// use futures_util::StreamExt;
+    /// let session = api.connect(None).await?;
+    /// let mut frames = api.open_stream(&session.session_id, session.cursor).await?;
+    /// let first = frames.next().await.expect("a frame")?;
+    /// assert_eq!(first.envelope().map(|e| e.event).as_deref(), Some("connected"));
+    /// # Ok(()) }
+    /// ```
     pub async fn open_stream(
         &self,
         session_id: &str,
