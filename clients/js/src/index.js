@@ -325,7 +325,8 @@ export class Socket {
   #transportIndex = 0;
   #started = false;
 
-  constructor(url, options = {}) {
+  constructor(url, options) {
+    options = options || {};
     if (typeof url !== "string" || url === "") throw new TypeError("connect(url): url must be a non-empty string");
     this.#base = url.replace(/\/+$/, "");
     const opts = { ...DEFAULTS, ...options };
@@ -621,7 +622,6 @@ export class Socket {
         this.id = typeof res.id === "string" ? res.id : "";
         this.#cursor = typeof res.cursor === "string" ? res.cursor : null;
         this.#goneSid = null;
-        this.#transportIndex = 0;
         this.#wakePump();
       }
       const sid = this.#sessionId;
@@ -651,7 +651,7 @@ export class Socket {
         continue;
       }
       if (outcome.kind === "unsupported" && this.#transportIndex + 1 < this.#opts.transports.length) {
-        this.#transportIndex++; // SSE cannot be opened here: fall back to long-polling
+        this.#transportIndex++; // SSE cannot be opened here: long-polling from now on
         continue;
       }
       if (outcome.kind === "ended") {
@@ -731,7 +731,6 @@ export class Socket {
       e.retryable = true;
       throw e;
     }
-    if (this.#epoch !== ep) return json;
     return json;
   }
 
