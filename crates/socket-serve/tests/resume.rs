@@ -274,10 +274,9 @@ async fn stream_ended_by_max_stream_duration_resumes_without_loss() {
         client.emit(&alice, "echo", json!(n)).await;
         n += 1;
         let frames = stream.expect_end(WAIT).await;
-        assert_eq!(
-            frames.last().and_then(|f| f.retry),
-            Some(1000),
-            "{frames:?}"
+        assert!(
+            frames.last().and_then(|f| f.retry).is_some(),
+            "no retry: hint before the end: {frames:?}"
         );
         seen.extend(
             frames
