@@ -36,7 +36,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// How long messages are kept for resuming clients. Default 120 s.
     pub recovery_window: Duration,
-    /// Interval of stream heartbeats. Default 15 s.
+    /// Interval of stream heartbeats (a keepalive comment, and an `id:` frame that keeps an
+    /// idle client's cursor inside the recovery window: keep it well below
+    /// `recovery_window`). Default 15 s.
     pub heartbeat_interval: Duration,
     /// End each stream after this long, with a `retry:` hint (set it below your platform's
     /// limit). Default: no limit.

@@ -166,34 +166,35 @@ async fn run_handler(
     meta: &SessionMeta,
     input: MessageInput,
 ) -> Result<MessageResponse, Error> {
-    let Some(handler) = engine.handlers().messages.get(&input.event).cloned() else {
-        tracing::debug!(event = %input.event, "no handler for event");
-        return Ok(MessageResponse {
-            success: true,
-            ack: None,
-        });
-    };
-    let socket = Socket::new(
-        engine.clone(),
-        SocketParts {
-            sid: input.sid.clone(),
-            public_id: meta.public_id.clone(),
-            auth: None,
-            message_id: input.message_id.clone(),
-            disconnect_reason: None,
-        },
-    );
-    let ack = match handler(socket, input.data).await {
-        Ok(ack) => ack,
-        Err(err @ Error::InvalidPayload { .. }) => return Err(err),
-        Err(err) => {
-            tracing::error!(event = %input.event, id = %meta.public_id, error = %err, "handler failed");
-            return Err(err);
+    let ack = match engine.handlers().messages.get(&input.event).cloned() {
+        Some(handler) => {
+            let socket = Socket::new(
+                engine.clone(),
+                SocketParts {
+                    sid: input.sid.clone(),
+                    public_id: meta.public_id.clone(),
+                    auth: None,
+                    message_id: input.message_id.clone(),
+                    disconnect_reason: None,
+                },
+            );
+            match handler(socket, input.data).await {
+                Ok(ack) => ack,
+                Err(err @ Error::InvalidPayload { .. }) => return Err(err),
+                Err(err) => {
+                    tracing::error!(event = %input.event, id = %meta.public_id, error = %err, "handler failed");
+                    return Err(err);
+                }
+            }
+        }
+        None => {
+            tracing::debug!(event = %input.event, "no handler for event");
+            None
         }
     };
     if input.requires_ack {
         if let Some(message_id) = &input.message_id {
-            // The 0.6.0 client waits for this frame on its stream.
+            // The 0.6.0 client waits for this frame on its stream (null when no reply).
             let reply = ack.clone().unwrap_or(Value::Null);
             let json = Envelope::ack(message_id.clone(), reply, now_ms()).to_json();
             let kind = EntryKind::Message {

@@ -89,6 +89,9 @@ pub(crate) async fn open_stream(
     Ok(response)
 }
 
+/// Why a stream ends when `max_stream_duration` is up.
+const ROTATION: &str = "max_stream_duration";
+
 struct Stream {
     engine: Arc<Engine>,
     sid: String,
@@ -111,7 +114,12 @@ impl Stream {
         let end = self.serve(connected, first).await;
         if let End::Retry(reason) = end {
             tracing::debug!(reason, "stream ended with retry");
-            let retry = self.engine.config.retry_hint.as_millis() as u64;
+            // A planned rotation resumes at once; anything else gives the client a pause.
+            let retry = if reason == ROTATION {
+                0
+            } else {
+                self.engine.config.retry_hint.as_millis() as u64
+            };
             let _ = self.tx.send(Bytes::from(sse::retry(retry))).await;
         }
         self.engine.open_streams.fetch_sub(1, Ordering::AcqRel);
@@ -132,7 +140,7 @@ impl Stream {
             let live = tokio::select! {
                 _ = self.tx.closed() => return End::ClientGone,
                 _ = shutdown.wait_for(|down| *down) => return End::Retry("shutdown"),
-                _ = sleep_until(deadline) => return End::Retry("max_stream_duration"),
+                _ = sleep_until(deadline) => return End::Retry(ROTATION),
                 live = self.subscription.recv() => live,
             };
             let Some(live) = live else {
