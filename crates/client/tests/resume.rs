@@ -446,7 +446,6 @@ async fn a_retried_emit_runs_its_handler_once() {
 /// A client gives up on a slow POST (its request timeout) while the handler runs, and
 /// retries with the same messageId: the retry should get the first run's answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server: a handler is cancelled when its client drops the request, and its messageId stays claimed for handler_lease"]
 async fn a_timed_out_emit_is_answered_by_the_first_run() {
     init_tracing();
     let server = Server::start(config()).await;

@@ -128,6 +128,25 @@ pub(crate) async fn handle(
     result.unwrap_or_else(|err| error_response(&err))
 }
 
+/// Runs a flow that calls app handlers in a task of its own, so that a client that hangs
+/// up mid-request does not cancel a handler halfway (its retry then gets the first run's
+/// answer), and a handler that panics becomes a 500 instead of a dropped connection.
+async fn run_to_completion<T: Send + 'static>(
+    flow: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
+) -> Result<T, Error> {
+    match tokio::spawn(flow).await {
+        Ok(result) => result,
+        Err(join) => {
+            tracing::error!(error = %join, "a handler panicked");
+            Err(Error::Handler(crate::HandlerError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "handler_error",
+                "the handler failed",
+            )))
+        }
+    }
+}
+
 fn not_found() -> Response<Body> {
     simple_error(StatusCode::NOT_FOUND, "not_found", "no endpoint here")
 }
@@ -135,7 +154,9 @@ fn not_found() -> Response<Body> {
 async fn connect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
     let bytes = body::read_limited(req.into_body(), engine.config.max_body_size).await?;
     let request: ConnectRequest = body::parse_json(&bytes, true)?;
-    let answer = lifecycle::connect(engine, request.auth).await?;
+    let engine_ = engine.clone();
+    let answer =
+        run_to_completion(async move { lifecycle::connect(&engine_, request.auth).await }).await?;
     Ok(json_response(StatusCode::OK, &answer))
 }
 
@@ -171,7 +192,9 @@ async fn message(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Bo
         message_id,
         requires_ack: raw.requires_ack.unwrap_or(false),
     };
-    let answer: MessageResponse = lifecycle::message(engine, input).await?;
+    let engine_ = engine.clone();
+    let answer: MessageResponse =
+        run_to_completion(async move { lifecycle::message(&engine_, input).await }).await?;
     Ok(json_response(StatusCode::OK, &answer))
 }
 
@@ -186,7 +209,11 @@ async fn disconnect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response
     let raw: RawDisconnect = body::parse_json(&bytes, false)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
-    lifecycle::end_session(engine, &sid, "client disconnect").await?;
+    let engine_ = engine.clone();
+    run_to_completion(
+        async move { lifecycle::end_session(&engine_, &sid, "client disconnect").await },
+    )
+    .await?;
     let answer = MessageResponse {
         success: true,
         ack: None,

@@ -84,7 +84,8 @@ pub(crate) async fn long_poll(
     let mut shutdown = engine.shutdown_watch();
     let timeout = tokio::time::sleep(engine.config.poll_timeout);
     tokio::pin!(timeout);
-    while delivery.messages.is_empty() && delivery.disconnected.is_none() {
+    // A client that lost messages learns it at once, not after the wait.
+    while recovered && delivery.messages.is_empty() && delivery.disconnected.is_none() {
         if engine.is_shutting_down() {
             break;
         }
