@@ -3,11 +3,21 @@
 
 use serde_json::json;
 use socket_serve_test_support::reqwest::{Method, Url};
-use socket_serve_test_support::{ChatProcess, DEFAULT_WAIT as WAIT};
+use socket_serve_test_support::{ChatProcess, TestStore, DEFAULT_WAIT as WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_example_binary_serves_the_page_the_client_and_a_chat_between_two_clients() {
-    let chat = ChatProcess::spawn(&[]);
+    // On the store SOCKET_SERVE_TEST_STORE names, as `REDIS_URL=.. cargo run -p chat` would.
+    let store = TestStore::from_env();
+    let redis_url = match &store {
+        TestStore::Redis(redis) => Some(redis.url()),
+        TestStore::Memory => None,
+    };
+    let env: Vec<(&str, &str)> = redis_url
+        .iter()
+        .map(|url| ("REDIS_URL", url.as_str()))
+        .collect();
+    let chat = ChatProcess::spawn(&env);
     let url = chat.url();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let client = chat.client();

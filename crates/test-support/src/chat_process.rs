@@ -118,7 +118,11 @@ fn chat_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("SOCKET_SERVE_CHAT_BIN") {
         return PathBuf::from(path);
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .and_then(Path::parent)
+        .expect("crates/test-support sits two levels below the workspace");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|dir| {

@@ -6,8 +6,8 @@
 //! client would.
 //!
 //! - [`TestServer`]: an in-process server (the chat app, or handlers of the test's own) on
-//!   `127.0.0.1:<free port>`, mounted at `/socket` like the chat example, or as the bare
-//!   tower service under a serverless-style base path.
+//!   `127.0.0.1:<free port>`, mounted at `/socket` like the chat example, or as the tower
+//!   service under a serverless-style base path ([`Mount`]).
 //! - [`TestStore`]: the store a test runs on. [`TestStore::from_env`] picks it from
 //!   `SOCKET_SERVE_TEST_STORE` (`memory`, the default, or `redis`), so the same tests run
 //!   against both stores.
