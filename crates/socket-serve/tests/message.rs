@@ -355,3 +355,26 @@ async fn numeric_message_id_of_old_clients_is_accepted() {
         json!(1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_panics_answers_500_and_the_server_goes_on() {
+    let server = TestServer::builder()
+        .handlers(|io| {
+            chat::register(io);
+            io.on_message("boom", |_socket, _data: serde_json::Value| async move {
+                if true {
+                    panic!("handler bug");
+                }
+            });
+        })
+        .start()
+        .await;
+    let client = server.client();
+    let alice = client.connect().await;
+    let answer = client
+        .post_message(&alice.session_id, "boom", json!(null), Some("b-1"))
+        .await;
+    answer.error(500, "handler_error");
+    let echo = client.emit(&alice, "echo", json!("still here")).await;
+    assert_eq!(echo["ack"], json!("still here"));
+}

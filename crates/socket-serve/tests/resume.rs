@@ -136,8 +136,10 @@ async fn stream_cut_after_k_frames_resumes_with_last_event_id_query_exactly_once
     resumes_after_a_cut_exactly_once_in_order(Resume::Query).await;
 }
 
+/// A page that put `lastEventId` in its EventSource URL reconnects with a newer
+/// `Last-Event-ID` header: whichever of the two is later counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn last_event_id_query_wins_over_the_header() {
+async fn the_later_of_last_event_id_query_and_header_wins() {
     let server = TestServer::chat().await;
     let client = server.client();
     let (alice, mut stream) = client.connect_and_listen().await;
@@ -147,22 +149,25 @@ async fn last_event_id_query_wins_over_the_header() {
     client.emit(&alice, "echo", json!(2)).await;
     drop(stream);
 
-    let mut url = client.url("sse");
-    url.query_pairs_mut()
-        .append_pair("sessionId", &alice.session_id)
-        .append_pair("lastEventId", one.id.as_deref().unwrap());
-    let header = welcome.id.clone().unwrap();
-    let mut resumed = client
-        .try_open_stream_url(url, &[("Last-Event-ID", &header)])
-        .await
-        .expect("a stream");
-    resumed.expect_connected(WAIT).await;
-    let next = resumed.next_message(WAIT).await;
-    assert_eq!(
-        next.payload(),
-        &json!(2),
-        "resumed after the query's cursor"
-    );
+    let older = welcome.id.clone().unwrap();
+    let newer = one.id.clone().unwrap();
+    for (query, header) in [(&newer, &older), (&older, &newer)] {
+        let mut url = client.url("sse");
+        url.query_pairs_mut()
+            .append_pair("sessionId", &alice.session_id)
+            .append_pair("lastEventId", query);
+        let mut resumed = client
+            .try_open_stream_url(url, &[("Last-Event-ID", header)])
+            .await
+            .expect("a stream");
+        resumed.expect_connected(WAIT).await;
+        let next = resumed.next_message(WAIT).await;
+        assert_eq!(
+            next.payload(),
+            &json!(2),
+            "query {query}, header {header}: resumed after the later cursor"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

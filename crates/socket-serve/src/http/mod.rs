@@ -244,14 +244,14 @@ async fn stream(
     let sid = query.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
     let header_cursor = last_event_id.as_deref().filter(|v| !v.trim().is_empty());
-    let cursor_text = query
+    let query_cursor = query
         .last_event_id
         .as_deref()
         .filter(|v| !v.trim().is_empty());
-    let cursor = match cursor_text.or(header_cursor) {
-        Some(text) => Some(text.parse::<Cursor>()?),
-        None => None,
-    };
+    // Both may come: a page that put `lastEventId` in its EventSource URL, whose browser
+    // then reconnects with a newer `Last-Event-ID`. The later one is right.
+    let parse = |text: Option<&str>| text.map(str::parse::<Cursor>).transpose();
+    let cursor = parse(query_cursor)?.max(parse(header_cursor)?);
     if query.transport.as_deref() == Some("polling") {
         let body = match cursor {
             Some(cursor) => transport::long_poll(engine, &sid, cursor).await?,
