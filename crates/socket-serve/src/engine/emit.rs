@@ -100,10 +100,10 @@ impl RoomEmitter {
     }
 
     /// Sends `event` with `data` to the room.
-    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Error> {
+    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
         validate_room(&self.room)?;
         let from = self.sender.as_ref().map(Socket::id);
-        let json = envelope(event, data, from, Some(&self.room))?;
+        let json = envelope(event, &data, from, Some(&self.room))?;
         let dedup = self.sender.as_ref().and_then(Socket::next_dedup_key);
         let log = LogId::Room(self.room.clone());
         append(&self.engine, log, json, from, dedup).await

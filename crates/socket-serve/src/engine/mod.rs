@@ -214,8 +214,8 @@ impl SocketServe {
     /// io.emit("announcement", serde_json::json!({"text": "deploying"})).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Error> {
-        emit::broadcast(&self.engine, None, event, data).await
+    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
+        emit::broadcast(&self.engine, None, event, &data).await
     }
 
     /// Sends to the members of a room.

@@ -97,19 +97,15 @@ impl Socket {
     }
 
     /// Sends `event` to this session's client.
-    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Error> {
-        let json = emit::envelope(event, data, None, None)?;
+    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
+        let json = emit::envelope(event, &data, None, None)?;
         let log = LogId::Session(self.inner.sid.clone());
         emit::append(&self.inner.engine, log, json, None, self.next_dedup_key()).await
     }
 
     /// Sends `event` to every session but this one; `from` names this one.
-    pub async fn broadcast<T: Serialize + ?Sized>(
-        &self,
-        event: &str,
-        data: &T,
-    ) -> Result<(), Error> {
-        emit::broadcast(&self.inner.engine, Some(self), event, data).await
+    pub async fn broadcast<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
+        emit::broadcast(&self.inner.engine, Some(self), event, &data).await
     }
 
     /// Sends to the members of `room` but this session.
@@ -155,8 +151,8 @@ impl Socket {
 
     /// Writes a key of the session's state: one atomic write, independent of other keys,
     /// awaited (it is stored when this returns).
-    pub async fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), Error> {
-        let json = serde_json::to_string(value)?;
+    pub async fn set<T: Serialize>(&self, key: &str, value: T) -> Result<(), Error> {
+        let json = serde_json::to_string(&value)?;
         let store = &self.inner.engine.store;
         store.set_state(&self.inner.sid, key, &json).await?;
         Ok(())
