@@ -25,7 +25,12 @@ async fn twenty_clients_on_three_instances_receive_exactly_their_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_stays_exact_through_stream_cuts_an_instance_kill_and_a_redis_restart() {
-    let mut cluster = Cluster::start(3, &[("SOCKET_SERVE_HEARTBEAT_MS", "1000")]);
+    // Small replay steps, so that resumes also cross many batch boundaries.
+    let env = [
+        ("SOCKET_SERVE_HEARTBEAT_MS", "1000"),
+        ("SOCKET_SERVE_REPLAY_BATCH", "7"),
+    ];
+    let mut cluster = Cluster::start(3, &env);
     let urls = cluster.urls();
     let options = LoadOptions {
         cut_streams: Some((Duration::from_secs(1), Duration::from_secs(3))),

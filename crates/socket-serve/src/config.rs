@@ -45,6 +45,10 @@ pub struct Config {
     pub max_stream_duration: Option<Duration>,
     /// The `retry:` hint sent when the server ends a stream on purpose. Default 1 s.
     pub retry_hint: Duration,
+    /// How many entries of each room or broadcast log one replay step reads (a resume
+    /// replays in steps of this size, so one read never holds the store for long).
+    /// Default 1000.
+    pub replay_batch: usize,
     /// How long a long-poll waits for a message. Default 25 s.
     pub poll_timeout: Duration,
     /// Largest request body. Default 1 MiB.
@@ -72,6 +76,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_secs(15),
             max_stream_duration: None,
             retry_hint: Duration::from_secs(1),
+            replay_batch: 1000,
             poll_timeout: Duration::from_secs(25),
             max_body_size: 1024 * 1024,
             store_timeout: Duration::from_secs(2),
@@ -104,6 +109,7 @@ impl Config {
     /// | `SOCKET_SERVE_HEARTBEAT_MS` | `heartbeat_interval` |
     /// | `SOCKET_SERVE_MAX_STREAM_MS` | `max_stream_duration` (0: no limit) |
     /// | `SOCKET_SERVE_POLL_TIMEOUT_MS` | `poll_timeout` |
+    /// | `SOCKET_SERVE_REPLAY_BATCH` | `replay_batch` |
     /// | `SOCKET_SERVE_MAX_BODY_BYTES` | `max_body_size` |
     /// | `SOCKET_SERVE_STORE_TIMEOUT_MS` | `store_timeout` |
     /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
@@ -161,6 +167,18 @@ impl Config {
         set!(shutdown_grace, "SOCKET_SERVE_SHUTDOWN_GRACE_MS");
         if let Some(d) = ms("SOCKET_SERVE_MAX_STREAM_MS")? {
             c.max_stream_duration = (!d.is_zero()).then_some(d);
+        }
+        if let Some(value) = get("SOCKET_SERVE_REPLAY_BATCH") {
+            c.replay_batch = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError {
+                    name: "SOCKET_SERVE_REPLAY_BATCH",
+                    value,
+                    problem: "expected a whole number above 0",
+                })?;
         }
         if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
             c.max_body_size = value.trim().parse().map_err(|_| ConfigError {

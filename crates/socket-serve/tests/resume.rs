@@ -91,9 +91,15 @@ async fn read_numbered(stream: &mut EventStream, count: usize) -> Vec<(String, u
     out
 }
 
-async fn resumes_after_a_cut_exactly_once_in_order(resume: fn(String) -> Resume) {
+async fn resumes_after_a_cut_exactly_once_in_order(
+    resume: fn(String) -> Resume,
+    replay_batch: usize,
+) {
     const K: usize = 7;
-    let server = TestServer::chat().await;
+    let server = TestServer::builder()
+        .config(move |c| c.replay_batch = replay_batch)
+        .start()
+        .await;
     let client = server.client();
     let (alice, mut stream) = client.connect_and_listen().await;
     let bob = client.connect().await;
@@ -128,12 +134,19 @@ async fn resumes_after_a_cut_exactly_once_in_order(resume: fn(String) -> Resume)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_cut_after_k_frames_resumes_with_last_event_id_header_exactly_once_in_order() {
-    resumes_after_a_cut_exactly_once_in_order(Resume::Header).await;
+    resumes_after_a_cut_exactly_once_in_order(Resume::Header, 1000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_cut_after_k_frames_resumes_with_last_event_id_query_exactly_once_in_order() {
-    resumes_after_a_cut_exactly_once_in_order(Resume::Query).await;
+    resumes_after_a_cut_exactly_once_in_order(Resume::Query, 1000).await;
+}
+
+/// A resume reads the logs in steps of `replay_batch` (here 2 entries per room or
+/// broadcast log): the steps join up with nothing lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_replayed_in_small_batches_is_exactly_once_in_order() {
+    resumes_after_a_cut_exactly_once_in_order(Resume::Header, 2).await;
 }
 
 /// A page that put `lastEventId` in its EventSource URL reconnects with a newer

@@ -353,22 +353,36 @@ impl Store for MemoryStore {
 
     async fn read(&self, reads: &[LogRead]) -> StoreResult<ReadBatch> {
         let state = self.lock();
-        let mut entries = Vec::new();
+        let mut entries: Vec<(LogId, Entry)> = Vec::new();
+        let mut position = state.last;
+        let mut truncated = false;
         for read in reads {
             let Some(log) = state.logs.get(&read.log) else {
                 continue;
             };
             let from = log.partition_point(|e| e.cursor <= read.after);
-            for entry in log.range(from..) {
-                if read.until.is_some_and(|until| entry.cursor > until) {
+            let in_range = log
+                .range(from..)
+                .take_while(|e| read.until.is_none_or(|until| e.cursor <= until));
+            let limit = read.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+            let mut taken = 0;
+            for entry in in_range {
+                if taken == limit {
+                    // More than the limit: complete only up to the last one taken.
+                    truncated = true;
+                    if let Some((_, last)) = entries.last() {
+                        position = position.min(last.cursor);
+                    }
                     break;
                 }
                 entries.push((read.log.clone(), entry.clone()));
+                taken += 1;
             }
         }
         Ok(ReadBatch {
             entries,
-            position: state.last,
+            position,
+            truncated,
             now_ms: now_ms(),
         })
     }

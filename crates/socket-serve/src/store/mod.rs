@@ -93,7 +93,7 @@ pub struct Outgoing {
     pub dedup: Option<(String, String)>,
 }
 
-/// A log range to read: entries with `after < cursor <= until`.
+/// A log range to read: entries with `after < cursor <= until`, at most `limit` of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRead {
     /// The log.
@@ -102,16 +102,22 @@ pub struct LogRead {
     pub after: Cursor,
     /// Inclusive upper bound; `None` for no bound.
     pub until: Option<Cursor>,
+    /// The most entries to return; `None` for all.
+    pub limit: Option<usize>,
 }
 
-/// The result of [`Store::read`]: entries of each requested range, and the position at
-/// which the read was made (every entry at or below it, in the ranges, is included).
+/// The result of [`Store::read`]: entries of each requested range, and the position up to
+/// which they are complete (every entry at or below it, in the ranges, is included).
 #[derive(Debug, Clone, Default)]
 pub struct ReadBatch {
-    /// Entries with the log they came from, in no particular order.
+    /// Entries with the log they came from, in no particular order. Some may lie above
+    /// `position` (when a range was cut by its limit); they are read again next time.
     pub entries: Vec<(LogId, Entry)>,
-    /// The store's position when it read.
+    /// The store's position when it read, or, when a range was cut by its limit, the last
+    /// cursor returned for the range cut lowest.
     pub position: Cursor,
+    /// Whether a range was cut by its limit (there is more after `position`).
+    pub truncated: bool,
     /// The store's clock, in milliseconds since the Unix epoch.
     pub now_ms: u64,
 }
@@ -206,7 +212,7 @@ pub trait Store: Send + Sync + 'static {
     /// already been used (nothing stored).
     async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>>;
 
-    /// Reads ranges of several logs at one position.
+    /// Reads ranges of several logs at one instant.
     async fn read(&self, reads: &[LogRead]) -> StoreResult<ReadBatch>;
 
     /// Moves a session's drain position (0.6.0 polling) from `from` to `to`; `false` if

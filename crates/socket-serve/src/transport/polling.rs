@@ -52,8 +52,12 @@ pub(crate) async fn drain(engine: &Arc<Engine>, sid: &str) -> Result<PollBody, E
         let Some(from) = engine.store.drain_position(sid).await? else {
             return Err(Error::UnknownSession);
         };
-        let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, from);
-        let delivery = reader.replay().await?;
+        let batch = engine.config.replay_batch;
+        let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, from, batch);
+        let mut delivery = reader.replay().await?;
+        while delivery.messages.is_empty() && delivery.disconnected.is_none() && delivery.more {
+            delivery = reader.replay().await?;
+        }
         if engine
             .store
             .advance_drain(sid, from, reader.position)
@@ -76,10 +80,14 @@ pub(crate) async fn long_poll(
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, Some(cursor), now_ms());
     let mut subscription = engine.store.subscribe();
-    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start);
+    let batch = engine.config.replay_batch;
+    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
     reader.listen_all(&subscription).await?;
     let mut delivery = reader.replay().await?;
     recovered &= !delivery.rewound;
+    while delivery.messages.is_empty() && delivery.disconnected.is_none() && delivery.more {
+        delivery = reader.replay().await?;
+    }
 
     let mut shutdown = engine.shutdown_watch();
     let timeout = tokio::time::sleep(engine.config.poll_timeout);
@@ -102,6 +110,9 @@ pub(crate) async fn long_poll(
                 .listen(&subscription, &LogId::Room(room))
                 .await?;
             delivery = reader.replay().await?;
+            while delivery.messages.is_empty() && delivery.more {
+                delivery = reader.replay().await?;
+            }
         }
     }
     let body = format!(

@@ -25,6 +25,8 @@ pub(crate) struct Delivery {
     pub position_moved: bool,
     /// The requested position was ahead of the store; the reader moved back to the store's.
     pub rewound: bool,
+    /// The replay stopped at its batch size: there is more to replay.
+    pub more: bool,
 }
 
 /// One membership interval of a room: entries with `lo < cursor <= hi`.
@@ -44,16 +46,25 @@ pub(crate) struct Reader {
     pub position: Cursor,
     /// Rooms the session is in, with the cursor of the join.
     rooms: HashMap<String, Cursor>,
+    /// How many entries of each room or broadcast log one replay reads at most.
+    batch: usize,
 }
 
 impl Reader {
-    pub(crate) fn new(store: DynStore, sid: &str, public_id: &str, position: Cursor) -> Self {
+    pub(crate) fn new(
+        store: DynStore,
+        sid: &str,
+        public_id: &str,
+        position: Cursor,
+        batch: usize,
+    ) -> Self {
         Reader {
             store,
             sid: sid.to_owned(),
             public_id: public_id.to_owned(),
             position,
             rooms: HashMap::new(),
+            batch: batch.max(1),
         }
     }
 
@@ -71,8 +82,9 @@ impl Reader {
         Ok(())
     }
 
-    /// Reads everything after `position` from the logs, and moves `position` to where the
-    /// store was when it read.
+    /// Reads what comes after `position` from the logs, up to `batch` entries of each room
+    /// and broadcast log, and moves `position` to where the read is complete. When
+    /// `Delivery::more` is set, call it again before going live.
     pub(crate) async fn replay(&mut self) -> StoreResult<Delivery> {
         let after = self.position;
         let snapshot = self.store.rooms(&self.sid).await?;
@@ -86,25 +98,32 @@ impl Reader {
                 hi: None,
             })
             .collect();
+        let limit = Some(self.batch);
+        // The session's own log is read whole: its control entries say where every room
+        // membership began and ended, whatever the cut of the other logs.
         let mut reads = vec![
             LogRead {
                 log: self.session_log(),
                 after,
                 until: None,
+                limit: None,
             },
             LogRead {
                 log: LogId::All,
                 after,
                 until: None,
+                limit,
             },
         ];
         reads.extend(intervals.iter().map(|i| LogRead {
             log: LogId::Room(i.room.clone()),
             after: i.lo,
             until: None,
+            limit,
         }));
         let batch = self.store.read(&reads).await?;
-        let end = batch.position;
+        let mut end = batch.position;
+        let mut more = batch.truncated;
         if after > end {
             // A cursor from the future (a forged one, or from a store that lost its data):
             // nothing can be said to be delivered past the store's real position.
@@ -157,6 +176,10 @@ impl Reader {
             }
         }
         let mut entries = batch.entries;
+        let extra: Vec<usize> = extra
+            .into_iter()
+            .filter(|&i| intervals[i].lo < end)
+            .collect();
         if !extra.is_empty() {
             let reads: Vec<LogRead> = extra
                 .iter()
@@ -164,9 +187,15 @@ impl Reader {
                     log: LogId::Room(intervals[i].room.clone()),
                     after: intervals[i].lo,
                     until: Some(intervals[i].hi.unwrap_or(end).min(end)),
+                    limit,
                 })
                 .collect();
-            entries.extend(self.store.read(&reads).await?.entries);
+            let batch = self.store.read(&reads).await?;
+            if batch.truncated {
+                more = true;
+                end = end.min(batch.position);
+            }
+            entries.extend(batch.entries);
         }
 
         let mut delivery = Delivery::default();
@@ -198,13 +227,15 @@ impl Reader {
                 _ => {}
             }
         }
+        // The rooms the session is in as of `end`.
         self.rooms = intervals
             .into_iter()
-            .filter(|i| i.hi.is_none())
+            .filter(|i| i.since <= end && i.hi.is_none_or(|hi| hi > end))
             .map(|i| (i.room, i.since))
             .collect();
         delivery.position_moved = end > after && messages.keys().next_back() != Some(&end);
         delivery.messages = messages.into_iter().collect();
+        delivery.more = more;
         self.position = self.position.max(end);
         Ok(delivery)
     }

@@ -39,7 +39,8 @@ pub(crate) async fn open_stream(
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, cursor, now_ms());
     let subscription = engine.store.subscribe();
-    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start);
+    let batch = engine.config.replay_batch;
+    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
     reader.listen_all(&subscription).await?;
     let first = reader.replay().await?;
     recovered &= !first.rewound;
@@ -130,7 +131,7 @@ impl Stream {
         if !self.send(sse::data_frame(Some(start), &connected)).await {
             return End::ClientGone;
         }
-        if let Some(end) = self.deliver(first).await {
+        if let Some(end) = self.catch_up(first).await {
             return end;
         }
         let mut shutdown = self.engine.shutdown_watch();
@@ -181,7 +182,7 @@ impl Stream {
                     }
                 }
             }
-            if let Some(end) = self.deliver(delivery).await {
+            if let Some(end) = self.catch_up(delivery).await {
                 return end;
             }
         }
@@ -209,6 +210,26 @@ impl Stream {
                 tracing::debug!(error = %err, "heartbeat could not refresh the session");
                 None
             }
+        }
+    }
+
+    /// Delivers a replay batch, and replays on while the logs have more.
+    async fn catch_up(&mut self, mut delivery: Delivery) -> Option<End> {
+        loop {
+            let more = delivery.more;
+            if let Some(end) = self.deliver(delivery).await {
+                return Some(end);
+            }
+            if !more {
+                return None;
+            }
+            delivery = match self.reader.replay().await {
+                Ok(d) => d,
+                Err(err) => {
+                    tracing::warn!(error = %err, "replay failed");
+                    return Some(End::Retry("store error"));
+                }
+            };
         }
     }
 

@@ -119,8 +119,18 @@ struct Inner {
     options: RedisOptions,
 }
 
+/// Connection trouble, timeouts and a Redis that is loading, read-only or busy are
+/// "unavailable" (503: retry later); an error reply to a well-formed command is a bug here
+/// (500, logged).
 pub(crate) fn unavailable(err: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(err.to_string())
+    use redis::ErrorKind;
+    match err.kind() {
+        ErrorKind::ResponseError | ErrorKind::TypeError | ErrorKind::ExecAbortError => {
+            tracing::error!(error = %err, "Redis refused a command");
+            StoreError::Corrupt(err.to_string())
+        }
+        _ => StoreError::Unavailable(err.to_string()),
+    }
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -466,7 +476,9 @@ impl Store for RedisStore {
         inv.key(self.keys().clock());
         for read in reads {
             let until = read.until.map_or_else(|| "+".to_owned(), |c| c.to_string());
-            inv.arg(read.after.to_string()).arg(until);
+            inv.arg(read.after.to_string())
+                .arg(until)
+                .arg(read.limit.unwrap_or(0));
         }
         let mut items = array(self.run(inv).await?)?.into_iter();
         let position = cursor(&items.next().ok_or_else(|| corrupt("read"))?)?;
@@ -476,12 +488,27 @@ impl Store for RedisStore {
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| corrupt("read time"))?;
         let mut entries = Vec::new();
+        let mut position = position;
+        let mut truncated = false;
         for (read, value) in reads.iter().zip(items) {
+            let before = entries.len();
             stream_entries(&read.log, value, &mut entries)?;
+            let returned = entries.len() - before;
+            if read
+                .limit
+                .is_some_and(|limit| limit > 0 && returned >= limit)
+            {
+                // Maybe more: complete only up to the last one returned.
+                truncated = true;
+                if let Some((_, last)) = entries.last() {
+                    position = position.min(last.cursor);
+                }
+            }
         }
         Ok(ReadBatch {
             entries,
             position,
+            truncated,
             now_ms,
         })
     }

@@ -187,14 +187,19 @@ return out
     )
 });
 
-/// KEYS: log 1..n, clock (last). ARGV: after 1, until 1, ..., after n, until n.
+/// KEYS: log 1..n, clock (last). ARGV: after 1, until 1, count 1 (0: all), ..., for n.
 /// Returns `{position, now ms, xrange 1, ..., xrange n}`.
 pub(crate) static READ: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local out = {redis.call('GET', KEYS[#KEYS]) or '0-0', tostring(now_ms())}
 for i = 1, #KEYS - 1 do
-  out[#out + 1] = redis.call('XRANGE', KEYS[i], '(' .. ARGV[2 * i - 1], ARGV[2 * i])
+  local first, last, count = '(' .. ARGV[3 * i - 2], ARGV[3 * i - 1], tonumber(ARGV[3 * i])
+  if count > 0 then
+    out[#out + 1] = redis.call('XRANGE', KEYS[i], first, last, 'COUNT', count)
+  else
+    out[#out + 1] = redis.call('XRANGE', KEYS[i], first, last)
+  end
 end
 return out
 "#,
