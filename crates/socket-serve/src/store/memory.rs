@@ -365,8 +365,7 @@ impl Store for MemoryStore {
                 .range(from..)
                 .take_while(|e| read.until.is_none_or(|until| e.cursor <= until));
             let limit = read.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
-            let mut taken = 0;
-            for entry in in_range {
+            for (taken, entry) in in_range.enumerate() {
                 if taken == limit {
                     // More than the limit: complete only up to the last one taken.
                     truncated = true;
@@ -376,7 +375,6 @@ impl Store for MemoryStore {
                     break;
                 }
                 entries.push((read.log.clone(), entry.clone()));
-                taken += 1;
             }
         }
         Ok(ReadBatch {
