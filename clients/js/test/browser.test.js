@@ -193,14 +193,11 @@ test("in the browser: EventSource mode and long-polling mode also resume without
   await page.close();
 });
 
-test("the proposed page (examples/chat.html): a server restart shows reconnecting, then a new session, and chat goes on", opts, async () => {
-  const { readFile } = await import("node:fs/promises");
-  const html = await readFile(new URL("../examples/chat.html", import.meta.url), "utf8");
+test("the chat page: a server restart shows reconnecting, then a new session, and chat goes on", opts, async () => {
   let own = await startChat();
   const port = own.port;
   const page = await browser.newPage();
   try {
-    await page.route(`${own.origin}/`, (route) => route.fulfill({ status: 200, contentType: "text/html", body: html }));
     await page.goto(own.origin + "/");
     await page.waitForSelector('#status[data-state="connected"]', { timeout: 10000 });
     const oldId = await page.evaluate(() => window.chatSocket.id);
