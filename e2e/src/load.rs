@@ -14,8 +14,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use rand::Rng;
 use serde_json::{json, Value};
-use socket_serve::protocol::Cursor;
-use sse_stream::SseByteStream;
+use socket_serve::protocol::{Cursor, MessageRequest};
+use socket_serve_client::raw::{Api, Frame};
+use socket_serve_client::{ClientOptions, Error};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -111,13 +112,37 @@ struct User {
     inbox: Arc<Mutex<Inbox>>,
 }
 
+/// One [`Api`] per instance URL, made on first use and kept (each holds a connection
+/// pool), in front of the live instances of [`Urls`].
+#[derive(Clone)]
+struct Apis {
+    urls: Urls,
+    apis: Arc<Mutex<HashMap<String, Api>>>,
+}
+
+impl Apis {
+    fn new(urls: Urls) -> Apis {
+        Apis {
+            urls,
+            apis: Arc::default(),
+        }
+    }
+
+    /// The API of a live instance at random (`None` while there is none).
+    fn pick(&self) -> Option<Api> {
+        let url = self.urls.pick()?;
+        let mut apis = lock(&self.apis);
+        let api = apis.entry(url).or_insert_with_key(|url| {
+            let options = ClientOptions::default().request_timeout(REQUEST_TIMEOUT);
+            Api::with_options(url, &options).expect("an instance URL")
+        });
+        Some(api.clone())
+    }
+}
+
 /// Runs the workload against `urls` while `chaos` runs beside the senders.
 pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = ()>) -> Report {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .pool_idle_timeout(Duration::from_secs(5))
-        .build()
-        .expect("reqwest client");
+    let apis = Apis::new(urls);
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let streams_opened = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -127,12 +152,24 @@ pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = (
     let mut stream_tasks = Vec::new();
     for index in 0..options.users {
         let room = format!("room-{}", index % options.rooms.max(1));
-        let answer = request(&http, &urls, "connect", json!({}), &errors).await;
-        let session_id = answer["sessionId"].as_str().unwrap_or_default().to_owned();
-        assert!(!session_id.is_empty(), "connect answered {answer}");
-        let join = json!({"sessionId": session_id, "event": "join", "data": {"room": room},
-                          "messageId": format!("join-{index}")});
-        request(&http, &urls, "message", join, &errors).await;
+        let answer = request(&apis, "connect", &errors, |api| async move {
+            api.connect(None).await
+        })
+        .await;
+        let session_id = answer.map(|a| a.session_id).unwrap_or_default();
+        assert!(
+            !session_id.is_empty(),
+            "connect failed: {:?}",
+            lock(&errors)
+        );
+        let join = MessageRequest {
+            session_id: session_id.clone(),
+            event: "join".into(),
+            data: json!({"room": room}),
+            message_id: Some(format!("join-{index}")),
+            requires_ack: None,
+        };
+        send(&apis, &join, &errors).await;
         let user = User {
             index,
             room,
@@ -141,8 +178,7 @@ pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = (
         };
         let (ready_tx, ready_rx) = oneshot::channel();
         stream_tasks.push(tokio::spawn(follow_stream(
-            http.clone(),
-            urls.clone(),
+            apis.clone(),
             user.session_id.clone(),
             user.inbox.clone(),
             options.cut_streams,
@@ -158,7 +194,7 @@ pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = (
     }
 
     let senders = users.iter().map(|user| {
-        let (http, urls, errors) = (http.clone(), urls.clone(), errors.clone());
+        let (apis, errors) = (apis.clone(), errors.clone());
         let (index, room, sid) = (user.index, user.room.clone(), user.session_id.clone());
         let messages = options.messages;
         async move {
@@ -168,9 +204,14 @@ pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = (
                     Kind::Chat => ("chat", json!({"text": format!("{index}:{n}")})),
                     Kind::Say => ("say", json!({"room": room, "text": format!("{index}:{n}")})),
                 };
-                let body = json!({"sessionId": sid, "event": event, "data": data,
-                                  "messageId": format!("m-{index}-{n}")});
-                request(&http, &urls, "message", body, &errors).await;
+                let message = MessageRequest {
+                    session_id: sid.clone(),
+                    event: event.into(),
+                    data,
+                    message_id: Some(format!("m-{index}-{n}")),
+                    requires_ack: None,
+                };
+                send(&apis, &message, &errors).await;
             }
         }
     });
@@ -258,43 +299,47 @@ fn expected_inboxes(users: &[User], messages: usize) -> Vec<HashSet<MessageKey>>
         .collect()
 }
 
-/// POSTs to a random live instance until it is answered: connection failures, timeouts,
-/// 5xx and 409 are retried (the `messageId` makes a repeat harmless); other errors are
-/// recorded.
-async fn request(
-    http: &reqwest::Client,
-    urls: &Urls,
-    endpoint: &str,
-    body: Value,
+/// Sends one message (with its `messageId`) through [`request`].
+async fn send(apis: &Apis, message: &MessageRequest, errors: &Mutex<Vec<String>>) {
+    let what = format!("message {} {}", message.event, message.data);
+    request(apis, &what, errors, |api| async move {
+        api.message(message).await
+    })
+    .await;
+}
+
+/// Makes `call` on a random live instance until it is answered: connection failures,
+/// timeouts, 5xx and 409 are retried (the `messageId` makes a repeat harmless); other
+/// errors are recorded, and so is giving up after [`GIVE_UP_AFTER`].
+async fn request<T, F, Fut>(
+    apis: &Apis,
+    what: &str,
     errors: &Mutex<Vec<String>>,
-) -> Value {
+    call: F,
+) -> Option<T>
+where
+    F: Fn(Api) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
         if started.elapsed() > GIVE_UP_AFTER {
-            lock(errors).push(format!("gave up on {endpoint} {body}"));
-            return Value::Null;
+            lock(errors).push(format!("gave up on {what}"));
+            return None;
         }
-        let Some(url) = urls.pick() else {
+        let Some(api) = apis.pick() else {
             tokio::time::sleep(pause).await;
             continue;
         };
-        let sent = http
-            .post(format!("{url}/{endpoint}"))
-            .json(&body)
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await;
-        // A connection failure or timeout is retried like a 5xx.
-        if let Ok(response) = sent {
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            if status.is_success() {
-                return serde_json::from_str(&text).unwrap_or(Value::Null);
-            }
-            if !(status.is_server_error() || status.as_u16() == 409) {
-                lock(errors).push(format!("{endpoint} {body} -> {status} {text}"));
-                return Value::Null;
+        match call(api).await {
+            Ok(answer) => return Some(answer),
+            // A connection failure or timeout is retried like a 5xx.
+            Err(Error::Transport(_)) => {}
+            Err(e) if e.status().is_some_and(|s| s >= 500 || s == 409) => {}
+            Err(e) => {
+                lock(errors).push(format!("{what} -> {e}"));
+                return None;
             }
         }
         tokio::time::sleep(pause).await;
@@ -306,8 +351,7 @@ async fn request(
 /// with `Last-Event-ID` whenever it ends (or is cut on purpose), records every message.
 #[allow(clippy::too_many_arguments)]
 async fn follow_stream(
-    http: reqwest::Client,
-    urls: Urls,
+    apis: Apis,
     session_id: String,
     inbox: Arc<Mutex<Inbox>>,
     cut: Option<(Duration, Duration)>,
@@ -316,35 +360,19 @@ async fn follow_stream(
     ready: oneshot::Sender<()>,
 ) {
     let mut ready = Some(ready);
-    let mut cursor: Option<String> = None;
+    let mut cursor: Option<Cursor> = None;
     while !stop.load(Ordering::SeqCst) {
-        let Some(url) = urls.pick() else {
+        let Some(api) = apis.pick() else {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        let mut req = http.get(format!("{url}/sse?sessionId={session_id}"));
-        if let Some(c) = &cursor {
-            req = req.header("last-event-id", c.as_str());
-        }
-        let response = match req.send().await {
-            Ok(r) if r.status().is_success() => r,
-            _ => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Ok(mut frames) = api.open_stream(&session_id, cursor).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         };
         opened.fetch_add(1, Ordering::SeqCst);
         let cut_after = cut.map(|(lo, hi)| rand::rng().random_range(lo..=hi));
         let deadline = cut_after.map(|d| Instant::now() + d);
-        let chunks = futures_util::stream::unfold(Some(response), |response| async move {
-            let mut response = response?;
-            match response.chunk().await {
-                Ok(Some(bytes)) => Some((Ok::<_, std::io::Error>(bytes), Some(response))),
-                Ok(None) => None,
-                Err(e) => Some((Err(std::io::Error::other(e)), None)),
-            }
-        });
-        let mut frames = SseByteStream::new(Box::pin(chunks));
         loop {
             let next = match deadline {
                 Some(at) => match tokio::time::timeout_at(at, frames.next()).await {
@@ -353,13 +381,15 @@ async fn follow_stream(
                 },
                 None => frames.next().await,
             };
-            let Some(Ok(sse)) = next else { break };
-            if let Some(data) = &sse.data {
+            let Some(Ok(frame)) = next else { break };
+            let Frame { id, data, .. } = &frame;
+            if let Some(data) = data {
                 let envelope: Value = serde_json::from_str(data).unwrap_or(Value::Null);
-                record(&inbox, &envelope, sse.id.as_deref(), &mut ready);
+                record(&inbox, &envelope, id.as_deref(), &mut ready);
             }
-            if let Some(id) = sse.id {
-                cursor = Some(id);
+            // Every id moves the cursor, id-only frames included.
+            if let Some(c) = frame.cursor() {
+                cursor = Some(c);
             }
         }
     }

@@ -74,7 +74,10 @@ pub struct Api {
 }
 
 /// One SSE frame as the server wrote it: its `id:`, `data:` and `retry:` fields, each absent
-/// when the frame did not have it. A heartbeat comment is a frame with no field at all.
+/// when the frame did not have it.
+///
+/// Comment lines (the server's `: keepalive` heartbeats) are not frames: the parser skips
+/// them. They still count as traffic for the stall timeout of a [`FrameStream`].
 ///
 /// ```
 /// use socket_serve_client::raw::Frame;
@@ -138,12 +141,77 @@ type SseItems = Pin<Box<dyn Stream<Item = Result<Sse, sse_stream::Error>> + Send
 /// ```
 pub struct FrameStream {
     inner: SseItems,
+    status: u16,
+    headers: HeaderMap,
+}
+
+impl FrameStream {
+    /// The HTTP status the stream was answered with (a 2xx: anything else is an error of
+    /// [`Api::open_stream`]).
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+    /// let frames = api.open_stream(session_id, None).await?;
+    /// assert_eq!(frames.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers of the stream's answer.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+    /// let frames = api.open_stream(session_id, None).await?;
+    /// println!("{} headers", frames.headers().len());
+    /// # Ok(()) }
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header of the stream's answer, as text (`None` when absent or not text).
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+    /// let frames = api.open_stream(session_id, None).await?;
+    /// assert_eq!(frames.header("content-type"), Some("text/event-stream"));
+    /// # Ok(()) }
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 impl std::fmt::Debug for FrameStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FrameStream")
+        f.debug_struct("FrameStream")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
     }
+}
+
+/// Where a stream resumes, and how the request says so (see [`Api::open_stream_from`]).
+///
+/// The ids are sent as given, unchecked, so a test can send one that is not a cursor (the
+/// server answers 400 `invalid_cursor`).
+///
+/// ```
+/// use socket_serve_client::raw::Resume;
+/// let from = Resume::Header("1795624221059-3".into());
+/// assert_ne!(from, Resume::Start);
+/// assert_eq!(Resume::default(), Resume::Start);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resume {
+    /// No cursor: the session's starting position.
+    #[default]
+    Start,
+    /// `Last-Event-ID: <id>` (what `EventSource` sends when it reconnects).
+    Header(String),
+    /// `?lastEventId=<id>` in the query (for clients that cannot set headers).
+    Query(String),
 }
 
 impl Stream for FrameStream {
@@ -353,11 +421,67 @@ impl Api {
         session_id: &str,
         last_event_id: Option<Cursor>,
     ) -> Result<FrameStream, Error> {
+        let from = match last_event_id {
+            Some(c) => Resume::Header(c.to_string()),
+            None => Resume::Start,
+        };
+        self.open_stream_from(session_id, &from).await
+    }
+
+    /// `GET {base}/sse?sessionId=..`, resuming as `from` says: with no cursor, with
+    /// `Last-Event-ID`, or with `?lastEventId=` in the query. Fails as
+    /// [`open_stream`](Self::open_stream) does.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+    /// use socket_serve_client::raw::Resume;
+    /// let frames = api.open_stream_from(session_id, &Resume::Query("1795624221059-3".into())).await?;
+    /// # let _ = frames;
+    /// let refused = api.open_stream_from(session_id, &Resume::Header("yesterday".into())).await;
+    /// assert_eq!(refused.unwrap_err().code(), Some("invalid_cursor"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_stream_from(
+        &self,
+        session_id: &str,
+        from: &Resume,
+    ) -> Result<FrameStream, Error> {
         let mut url = self.endpoint("sse");
-        url.query_pairs_mut().append_pair("sessionId", session_id);
+        let mut headers = Vec::new();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("sessionId", session_id);
+            match from {
+                Resume::Start => {}
+                Resume::Header(id) => headers.push(("Last-Event-ID", id.as_str())),
+                Resume::Query(id) => {
+                    q.append_pair("lastEventId", id);
+                }
+            }
+        }
+        self.open_stream_url(url, &headers).await
+    }
+
+    /// `GET url` as an event-stream request, with `headers` added: a stream at any URL,
+    /// such as the 0.6.0 form `GET {base}?sessionId=..`, or with both a `lastEventId` query
+    /// and a `Last-Event-ID` header. Fails as [`open_stream`](Self::open_stream) does.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: &str) -> Result<(), socket_serve_client::Error> {
+    /// let mut url = api.base_url().clone();
+    /// url.query_pairs_mut().append_pair("sessionId", session_id);
+    /// let frames = api.open_stream_url(url, &[("x-trace", "1")]).await?;
+    /// # let _ = frames;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_stream_url(
+        &self,
+        url: Url,
+        headers: &[(&str, &str)],
+    ) -> Result<FrameStream, Error> {
         let mut request = self.http.get(url).header(ACCEPT, "text/event-stream");
-        if let Some(c) = last_event_id {
-            request = request.header("Last-Event-ID", c.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = tokio::time::timeout(self.request_timeout, request.send())
             .await
@@ -378,6 +502,8 @@ impl Api {
                 response.status()
             )));
         }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let stall = self.stall_timeout;
         let chunks = futures_util::stream::unfold(Some(response), move |response| async move {
             let mut response = response?;
@@ -396,6 +522,8 @@ impl Api {
         });
         Ok(FrameStream {
             inner: SseByteStream::new(chunks.boxed()).boxed(),
+            status,
+            headers,
         })
     }
 

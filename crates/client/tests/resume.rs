@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use common::*;
 use serde_json::{json, Value};
 use socket_serve::{Config, SocketServe};
-use socket_serve_client::raw::Api;
+use socket_serve_client::raw::{Api, FrameStream, Resume};
 use socket_serve_client::{
     connect, Client, ClientEvent, ClientOptions, DisconnectReason, Error, EventStream, Transport,
 };
-use socket_serve_protocol::MessageRequest;
+use socket_serve_protocol::{Cursor, MessageRequest};
 use tokio::task::JoinHandle;
 
 /// Fast retries, so outages in tests are short.
@@ -514,6 +514,86 @@ async fn the_raw_api_repeats_a_message_id() {
     api.disconnect(&session.session_id).await.unwrap();
     let gone = api.message(&request(Some("m-3"))).await.unwrap_err();
     assert!(gone.is_unknown_session(), "{gone:?}");
+}
+
+/// Reads frames until the `tick` with payload `last`; returns every tick (payload, cursor).
+async fn ticks_until(frames: &mut FrameStream, last: u64) -> Vec<(u64, Cursor)> {
+    use futures_util::StreamExt;
+    let mut ticks = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(WAIT, frames.next())
+            .await
+            .expect("a frame in time")
+            .expect("the stream goes on")
+            .expect("a frame");
+        let Some(envelope) = frame.envelope() else {
+            continue;
+        };
+        if envelope.event == "tick" {
+            let n = envelope.data.as_u64().expect("tick is a number");
+            ticks.push((n, frame.cursor().expect("a message has a cursor")));
+            if n == last {
+                return ticks;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_raw_api_resumes_from_a_header_a_query_or_any_url() {
+    init_tracing();
+    let server = Server::start(config()).await;
+    let api = Api::new(&server.url()).unwrap();
+    let session = api.connect(None).await.unwrap();
+    server.io.emit("tick", &json!(1)).await.unwrap();
+    server.io.emit("tick", &json!(2)).await.unwrap();
+
+    let mut frames = api.open_stream(&session.session_id, None).await.unwrap();
+    assert_eq!(frames.status(), 200);
+    assert_eq!(frames.header("content-type"), Some("text/event-stream"));
+    assert!(frames.headers().contains_key("cache-control"), "{frames:?}");
+    let all = ticks_until(&mut frames, 2).await;
+    assert_eq!(all.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 2]);
+    drop(frames);
+
+    // From the first tick's cursor, by header or by query: only the second.
+    let after_first = all[0].1.to_string();
+    for from in [
+        Resume::Header(after_first.clone()),
+        Resume::Query(after_first.clone()),
+    ] {
+        let mut frames = api
+            .open_stream_from(&session.session_id, &from)
+            .await
+            .unwrap();
+        assert_eq!(ticks_until(&mut frames, 2).await, [all[1]], "{from:?}");
+    }
+
+    // Any URL: the 0.6.0 form `GET {base}?sessionId=..`, with a header of the caller's.
+    let mut url = api.base_url().clone();
+    url.query_pairs_mut()
+        .append_pair("sessionId", &session.session_id);
+    let mut frames = api
+        .open_stream_url(url, &[("Last-Event-ID", after_first.as_str())])
+        .await
+        .unwrap();
+    assert_eq!(ticks_until(&mut frames, 2).await, [all[1]]);
+
+    // Ids go as they are: one that is not a cursor is the server's 400 invalid_cursor.
+    for from in [
+        Resume::Header("yesterday".into()),
+        Resume::Query("12-x".into()),
+    ] {
+        let refused = api
+            .open_stream_from(&session.session_id, &from)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (Some(400), Some("invalid_cursor")),
+            "{from:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

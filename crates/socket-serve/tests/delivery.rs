@@ -221,7 +221,7 @@ async fn no_client_ever_receives_another_sessions_private_id() {
             answer.ok();
             answers[i].push(answer.body);
         }
-        let poll = client.poll(&s.session_id).await;
+        let poll = client.poll_answer(&s.session_id, None).await;
         answers[i].push(poll.ok().to_string());
     }
     server.io().emit("announce", &json!("bye")).await.unwrap();
@@ -229,13 +229,14 @@ async fn no_client_ever_receives_another_sessions_private_id() {
         stream.wait_for_event("announce", WAIT).await;
         client.flush(session, stream).await;
     }
-    client.disconnect(&sessions[3].session_id).await.ok();
+    client.disconnect(&sessions[3].session_id).await;
 
-    for (i, (_, stream)) in clients.iter().enumerate() {
-        let mut seen = stream.transcript();
+    for (i, (_, stream)) in clients.iter_mut().enumerate() {
+        // Every field of every frame that arrived, and every answer.
+        let arrived = stream.arrived();
+        let mut seen = format!("{arrived:?}");
         seen.push_str(&answers[i].join("\n"));
-        let from_others = stream
-            .received()
+        let from_others = arrived
             .iter()
             .filter(|f| f.envelope["from"].is_string())
             .count();

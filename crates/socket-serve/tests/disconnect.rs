@@ -37,21 +37,22 @@ async fn disconnect_runs_on_disconnect_once() {
     let client = server.client();
     let alice = client.connect().await;
 
+    // Through the HTTP tool, to see the answer's body.
     assert_eq!(
-        client.disconnect(&alice.session_id).await.ok(),
+        client
+            .post_json("disconnect", &json!({"sessionId": alice.session_id}))
+            .await
+            .ok(),
         &json!({"success": true})
     );
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    client.disconnect(&alice.session_id).await.ok();
+    client.disconnect(&alice.session_id).await;
     assert_eq!(runs.load(Ordering::SeqCst), 1, "on_disconnect ran twice");
 
     // Concurrent disconnects of one session: still once.
     let bob = client.connect().await;
-    let answers =
-        futures_util::future::join_all((0..4).map(|_| client.disconnect(&bob.session_id))).await;
-    for answer in answers {
-        answer.ok();
-    }
+    // Each call asserts its own success.
+    futures_util::future::join_all((0..4).map(|_| client.disconnect(&bob.session_id))).await;
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
@@ -60,19 +61,18 @@ async fn disconnected_session_is_unknown_afterwards() {
     let server = TestServer::chat().await;
     let client = server.client();
     let alice = client.connect().await;
-    client.disconnect(&alice.session_id).await.ok();
+    client.disconnect(&alice.session_id).await;
 
     client
         .post_message(&alice.session_id, "echo", json!(1), Some("m-1"))
         .await
         .error(404, "unknown_session");
     client
-        .try_open_stream(&alice.session_id, Resume::Start)
+        .stream_answer(&alice.session_id, Resume::Start)
         .await
-        .expect_err("a stream of a disconnected session")
         .error(404, "unknown_session");
     client
-        .poll(&alice.session_id)
+        .poll_answer(&alice.session_id, None)
         .await
         .error(404, "unknown_session");
 }
@@ -92,7 +92,7 @@ async fn disconnect_removes_room_memberships() {
     expected.sort();
     assert_eq!(members, expected);
 
-    client.disconnect(&alice.session_id).await.ok();
+    client.disconnect(&alice.session_id).await;
 
     assert_eq!(
         server.io().room_members("lobby").await.unwrap(),
@@ -113,7 +113,7 @@ async fn disconnect_ends_every_open_stream_with_a_disconnect_frame() {
         stream.wait_for_event("welcome", WAIT).await;
     }
 
-    client.disconnect(&alice.session_id).await.ok();
+    client.disconnect(&alice.session_id).await;
 
     for stream in [&mut first, &mut second] {
         let rest = stream.expect_end(WAIT).await;
@@ -147,7 +147,14 @@ async fn disconnect_of_an_unknown_session_answers_200() {
     let (server, runs) = counting_server().await;
     let client = server.client();
     for sid in ["00112233445566778899aabbccddeeff", "whatever"] {
-        assert_eq!(client.disconnect(sid).await.ok(), &json!({"success": true}));
+        assert_eq!(
+            client
+                .post_json("disconnect", &json!({ "sessionId": sid }))
+                .await
+                .ok(),
+            &json!({"success": true})
+        );
+        client.disconnect(sid).await;
     }
     assert_eq!(runs.load(Ordering::SeqCst), 0);
 }
@@ -207,7 +214,7 @@ async fn on_disconnect_still_sees_the_sessions_state_and_rooms() {
         .await;
     client.emit(&alice, "join", json!({"room": "lobby"})).await;
 
-    client.disconnect(&alice.session_id).await.ok();
+    client.disconnect(&alice.session_id).await;
 
     let left = bob_stream.wait_for_event("left", WAIT).await;
     assert_eq!(

@@ -5,13 +5,24 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use socket_serve::protocol::{PollResponse, PolledMessage};
 use socket_serve_test_support::{Cursor, TestServer};
 
+/// The messages of a poll answer read whole by the HTTP tool.
 fn messages(body: &Value) -> Vec<Value> {
     body["messages"]
         .as_array()
         .cloned()
         .unwrap_or_else(|| panic!("no messages in {body}"))
+}
+
+/// The payloads of a poll's messages.
+fn payloads(answer: &PollResponse) -> Vec<Value> {
+    answer
+        .messages
+        .iter()
+        .map(|m| m.envelope.data.clone())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +45,8 @@ async fn drain_without_cursor_gets_direct_broadcast_and_room_messages() {
         .await
         .unwrap();
 
-    let answer = client.poll(&alice.session_id).await;
+    // Through the HTTP tool, to see the answer's bytes and headers.
+    let answer = client.poll_answer(&alice.session_id, None).await;
     let got = messages(answer.ok());
     let events: Vec<&str> = got.iter().map(|m| m["event"].as_str().unwrap()).collect();
     assert_eq!(
@@ -53,13 +65,13 @@ async fn drain_without_cursor_gets_direct_broadcast_and_room_messages() {
 
     // Drained: the next poll starts after them.
     assert_eq!(
-        messages(client.poll(&alice.session_id).await.ok()),
-        Vec::<Value>::new()
+        client.poll(&alice.session_id).await.messages,
+        Vec::<PolledMessage>::new()
     );
     client.emit(&alice, "echo", json!("later")).await;
-    let later = messages(client.poll(&alice.session_id).await.ok());
+    let later = client.poll(&alice.session_id).await.messages;
     assert_eq!(later.len(), 1);
-    assert_eq!(later[0]["data"], json!("later"));
+    assert_eq!(later[0].envelope.data, json!("later"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +79,7 @@ async fn concurrent_drains_never_get_the_same_message() {
     let server = TestServer::chat().await;
     let client = server.client();
     let alice = client.connect().await;
-    client.poll(&alice.session_id).await.ok(); // the welcome
+    client.poll(&alice.session_id).await; // the welcome
 
     const ROUNDS: u64 = 10;
     const PER_ROUND: u64 = 5;
@@ -88,13 +100,13 @@ async fn concurrent_drains_never_get_the_same_message() {
             sender
         );
         for answer in [a, b] {
-            for m in messages(answer.ok()) {
-                *seen.entry(m["data"].as_u64().unwrap()).or_default() += 1;
+            for data in payloads(&answer) {
+                *seen.entry(data.as_u64().unwrap()).or_default() += 1;
             }
         }
     }
-    for m in messages(client.poll(&alice.session_id).await.ok()) {
-        *seen.entry(m["data"].as_u64().unwrap()).or_default() += 1;
+    for data in payloads(&client.poll(&alice.session_id).await) {
+        *seen.entry(data.as_u64().unwrap()).or_default() += 1;
     }
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "messages delivered twice: {twice:?}");
@@ -113,27 +125,18 @@ async fn long_poll_with_a_cursor_answers_at_once_when_messages_are_there() {
     let start = alice.cursor.expect("a start cursor").to_string();
 
     let answer = client.long_poll(&alice.session_id, &start).await;
-    let body = answer.ok();
-    let got = messages(body);
-    assert_eq!(got.len(), 1, "{answer}");
-    assert_eq!(got[0]["event"], "welcome");
-    let message_cursor: Cursor = got[0]["cursor"]
-        .as_str()
-        .expect("a cursor")
-        .parse()
-        .unwrap();
-    let position: Cursor = body["cursor"]
-        .as_str()
-        .expect("a position")
-        .parse()
-        .unwrap();
-    assert!(position >= message_cursor, "{answer}");
-    assert_eq!(body["recovered"], true);
+    let got = &answer.messages;
+    assert_eq!(got.len(), 1, "{answer:?}");
+    assert_eq!(got[0].envelope.event, "welcome");
+    let message_cursor: Cursor = got[0].cursor.expect("a cursor");
+    let position: Cursor = answer.cursor.expect("a position");
+    assert!(position >= message_cursor, "{answer:?}");
+    assert_eq!(answer.recovered, Some(true));
 
     // It does not drain: the same cursor gets the same messages, and so does a 0.6.0 poll.
     let again = client.long_poll(&alice.session_id, &start).await;
-    assert_eq!(messages(again.ok()), got);
-    assert_eq!(messages(client.poll(&alice.session_id).await.ok()).len(), 1);
+    assert_eq!(&again.messages, got);
+    assert_eq!(client.poll(&alice.session_id).await.messages.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,10 +149,12 @@ async fn long_poll_with_a_cursor_waits_and_answers_when_a_message_arrives() {
     let alice = client.connect().await;
     let bob = client.connect().await;
     let start = alice.cursor.unwrap().to_string();
-    let position = client.long_poll(&alice.session_id, &start).await.ok()["cursor"]
-        .as_str()
+    let position = client
+        .long_poll(&alice.session_id, &start)
+        .await
+        .cursor
         .unwrap()
-        .to_owned();
+        .to_string();
 
     let started = Instant::now();
     let mut poll = std::pin::pin!(client.long_poll(&alice.session_id, &position));
@@ -162,13 +167,12 @@ async fn long_poll_with_a_cursor_waits_and_answers_when_a_message_arrives() {
     );
     client.emit(&bob, "chat", json!({"text": "wake up"})).await;
     let answer = poll.await;
-    let body = answer.ok();
-    let got = messages(body);
-    assert_eq!(got.len(), 1, "{answer}");
-    assert_eq!(got[0]["event"], "chat");
-    assert_eq!(got[0]["data"]["text"], "wake up");
-    assert!(got[0]["cursor"].is_string());
-    assert_eq!(body["recovered"], true);
+    let got = &answer.messages;
+    assert_eq!(got.len(), 1, "{answer:?}");
+    assert_eq!(got[0].envelope.event, "chat");
+    assert_eq!(got[0].envelope.data["text"], "wake up");
+    assert!(got[0].cursor.is_some());
+    assert_eq!(answer.recovered, Some(true));
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "answered at the timeout, not at the message"
@@ -184,21 +188,19 @@ async fn long_poll_answers_empty_after_poll_timeout() {
     let client = server.client();
     let alice = client.connect().await;
     let start = alice.cursor.unwrap().to_string();
-    let position = client.long_poll(&alice.session_id, &start).await.ok()["cursor"]
-        .as_str()
+    let position = client
+        .long_poll(&alice.session_id, &start)
+        .await
+        .cursor
         .unwrap()
-        .to_owned();
+        .to_string();
 
     let started = Instant::now();
     let answer = client.long_poll(&alice.session_id, &position).await;
     let elapsed = started.elapsed();
-    let body = answer.ok();
-    assert_eq!(body["messages"], json!([]), "{answer}");
-    assert!(
-        body["cursor"].as_str().unwrap().parse::<Cursor>().is_ok(),
-        "{answer}"
-    );
-    assert_eq!(body["recovered"], true);
+    assert!(answer.messages.is_empty(), "{answer:?}");
+    assert!(answer.cursor.is_some(), "{answer:?}");
+    assert_eq!(answer.recovered, Some(true));
     assert!(
         elapsed >= Duration::from_millis(390),
         "answered after {elapsed:?}"
@@ -221,11 +223,12 @@ async fn long_poll_gets_room_messages_after_a_join() {
     let answer = client
         .long_poll(&alice.session_id, &alice.cursor.unwrap().to_string())
         .await;
-    let events: Vec<Value> = messages(answer.ok())
+    let events: Vec<&str> = answer
+        .messages
         .iter()
-        .map(|m| m["event"].clone())
+        .map(|m| m.envelope.event.as_str())
         .collect();
-    assert_eq!(events, [json!("welcome"), json!("say")], "{answer}");
+    assert_eq!(events, ["welcome", "say"], "{answer:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,16 +236,16 @@ async fn poll_of_an_unknown_session_answers_404_and_a_bad_cursor_400() {
     let server = TestServer::chat().await;
     let client = server.client();
     client
-        .poll("00112233445566778899aabbccddeeff")
+        .poll_answer("00112233445566778899aabbccddeeff", None)
         .await
         .error(404, "unknown_session");
     client
-        .long_poll("00112233445566778899aabbccddeeff", "1-0")
+        .poll_answer("00112233445566778899aabbccddeeff", Some("1-0"))
         .await
         .error(404, "unknown_session");
     let alice = client.connect().await;
     client
-        .long_poll(&alice.session_id, "not-a-cursor")
+        .poll_answer(&alice.session_id, Some("not-a-cursor"))
         .await
         .error(400, "invalid_cursor");
 }

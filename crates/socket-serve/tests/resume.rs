@@ -259,21 +259,16 @@ async fn cursor_from_the_future_is_handled_without_loss_afterwards() {
     // The same through a long-poll: it answers (empty, after poll_timeout) with the real
     // position, and the next poll from there gets what came after.
     let answer = client.long_poll(&alice.session_id, &future).await;
-    let body = answer.ok();
-    assert_eq!(body["messages"], json!([]), "{answer}");
-    let position = body["cursor"].as_str().expect("a cursor").to_owned();
-    assert!(
-        position.parse::<Cursor>().unwrap() < future.parse().unwrap(),
-        "{answer}"
-    );
+    assert!(answer.messages.is_empty(), "{answer:?}");
+    let position = answer.cursor.expect("a cursor");
+    assert!(position < future.parse().unwrap(), "{answer:?}");
     client.emit(&alice, "echo", json!(3)).await;
-    let answer = client.long_poll(&alice.session_id, &position).await;
-    let messages = answer.ok()["messages"]
-        .as_array()
-        .expect("messages")
-        .clone();
-    assert_eq!(messages.len(), 1, "{answer}");
-    assert_eq!(messages[0]["data"], json!(3));
+    let answer = client
+        .long_poll(&alice.session_id, &position.to_string())
+        .await;
+    let messages = &answer.messages;
+    assert_eq!(messages.len(), 1, "{answer:?}");
+    assert_eq!(messages[0].envelope.data, json!(3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

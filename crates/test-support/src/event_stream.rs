@@ -1,36 +1,25 @@
-//! An open Server-Sent Events stream, read by a task into frames (parsed by the `sse-stream`
-//! crate) and a transcript of every byte, so a test can wait on either.
+//! An open Server-Sent Events stream: a [`socket_serve_client::raw::FrameStream`] read by
+//! a task, with bounded waits on its frames.
 
 use std::collections::VecDeque;
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 use socket_serve::protocol::Cursor;
-use sse_stream::SseByteStream;
+use socket_serve_client::raw::FrameStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Where a stream starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resume {
-    /// No cursor: the session's starting position.
-    Start,
-    /// `Last-Event-ID: <cursor>` (what `EventSource` sends when it reconnects).
-    Header(String),
-    /// `?lastEventId=<cursor>` (for clients that cannot set headers).
-    Query(String),
-}
+pub use socket_serve_client::raw::Resume;
 
 /// One SSE frame (an event block): its `id:`, `data:` and `retry:` fields, each `None` when
-/// absent, and the data parsed as a JSON envelope. Comments (heartbeats) are not frames;
-/// see [`EventStream::wait_for_raw`].
+/// absent, and the data parsed as a JSON envelope. Comments (heartbeats) are not frames:
+/// the parser skips them (see [`RawClient::read_raw`](crate::RawClient::read_raw) for the
+/// bytes on the wire).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// The `id:` field (a cursor).
@@ -69,8 +58,6 @@ impl Frame {
 }
 
 enum Item {
-    /// Bytes arrived (the transcript grew).
-    Bytes,
     Frame(Frame),
     /// The stream ended: cleanly (`None`) or with an error.
     End(Option<String>),
@@ -87,25 +74,22 @@ pub struct EventStream {
     pub headers: HeaderMap,
     rx: mpsc::UnboundedReceiver<Item>,
     pending: VecDeque<Frame>,
-    transcript: Arc<Mutex<Vec<u8>>>,
     received: Vec<Frame>,
     ended: Option<Option<String>>,
     task: JoinHandle<()>,
 }
 
 impl EventStream {
-    pub(crate) fn new(response: reqwest::Response) -> EventStream {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let transcript = Arc::new(Mutex::new(Vec::new()));
+    pub(crate) fn new(frames: FrameStream) -> EventStream {
+        let status = StatusCode::from_u16(frames.status()).expect("a valid status");
+        let headers = frames.headers().clone();
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(read(response, transcript.clone(), tx));
+        let task = tokio::spawn(read(frames, tx));
         EventStream {
             status,
             headers,
             rx,
             pending: VecDeque::new(),
-            transcript,
             received: Vec::new(),
             ended: None,
             task,
@@ -117,15 +101,23 @@ impl EventStream {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Every byte received so far, as text: frames, comments and all.
-    pub fn transcript(&self) -> String {
-        let bytes = self.transcript.lock().unwrap_or_else(|e| e.into_inner());
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
     /// Every frame handed out so far, in order.
     pub fn received(&self) -> &[Frame] {
         &self.received
+    }
+
+    /// Every frame that has arrived so far, in order: those handed out, then those that
+    /// arrived but were not read yet (taken without waiting; they stay queued for the next
+    /// reads).
+    pub fn arrived(&mut self) -> Vec<Frame> {
+        while let Ok(item) = self.rx.try_recv() {
+            self.take(item);
+        }
+        self.received
+            .iter()
+            .chain(self.pending.iter())
+            .cloned()
+            .collect()
     }
 
     /// The last `id:` handed out so far: what `EventSource` sends as `Last-Event-ID`.
@@ -138,9 +130,8 @@ impl EventStream {
         match self.recv_until(Instant::now() + timeout).await {
             Ok(frame) => frame,
             Err(()) => panic!(
-                "no frame within {timeout:?}; frames so far: {:#?}\ntranscript: {:?}",
-                self.received,
-                self.transcript()
+                "no frame within {timeout:?}; frames so far: {:#?}",
+                self.received
             ),
         }
     }
@@ -255,40 +246,9 @@ impl EventStream {
         frames
     }
 
-    /// Waits until the transcript (every byte so far) satisfies `predicate`; frames that
-    /// arrive meanwhile stay queued for the next reads. For what SSE parsers hide, such as
-    /// `: keepalive` comments.
-    pub async fn wait_for_raw(&mut self, predicate: impl Fn(&str) -> bool, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if predicate(&self.transcript()) {
-                return;
-            }
-            if self.ended.is_some() {
-                panic!(
-                    "the stream ended ({}) before the transcript matched: {:?}",
-                    self.end_reason(),
-                    self.transcript()
-                );
-            }
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(Item::Frame(frame))) => self.pending.push_back(frame),
-                Ok(Some(item)) => {
-                    self.take(item);
-                }
-                Ok(None) => self.ended = Some(Some("the reader task stopped".into())),
-                Err(_) => panic!(
-                    "the transcript did not match within {timeout:?}: {:?}",
-                    self.transcript()
-                ),
-            }
-        }
-    }
-
     /// Handles an item; returns nothing (frames go to `pending`).
     fn take(&mut self, item: Item) {
         match item {
-            Item::Bytes => {}
             Item::Frame(frame) => self.pending.push_back(frame),
             Item::End(error) => self.ended = Some(error),
         }
@@ -319,43 +279,20 @@ impl std::fmt::Debug for EventStream {
     }
 }
 
-/// The reader task: chunks into the transcript, and through `sse-stream` into frames.
-async fn read(
-    response: reqwest::Response,
-    transcript: Arc<Mutex<Vec<u8>>>,
-    tx: mpsc::UnboundedSender<Item>,
-) {
-    let bytes_tx = tx.clone();
-    let chunks = futures_util::stream::unfold(Some(response), |response| async move {
-        let mut response = response?;
-        match response.chunk().await {
-            Ok(Some(bytes)) => Some((Ok::<Bytes, io::Error>(bytes), Some(response))),
-            Ok(None) => None,
-            Err(e) => Some((Err(io::Error::other(e)), None)),
-        }
-    })
-    .inspect(move |chunk| {
-        if let Ok(bytes) = chunk {
-            transcript
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend_from_slice(bytes);
-            let _ = bytes_tx.send(Item::Bytes);
-        }
-    });
-    let mut frames = SseByteStream::new(Box::pin(chunks));
+/// The reader task: the frames of `FrameStream`, with the envelope parsed.
+async fn read(mut frames: FrameStream, tx: mpsc::UnboundedSender<Item>) {
     while let Some(next) = frames.next().await {
         match next {
-            Ok(sse) => {
-                let envelope = sse
+            Ok(frame) => {
+                let envelope = frame
                     .data
                     .as_deref()
                     .and_then(|d| serde_json::from_str(d).ok())
                     .unwrap_or(Value::Null);
                 let frame = Frame {
-                    id: sse.id,
-                    data: sse.data,
-                    retry: sse.retry,
+                    id: frame.id,
+                    data: frame.data,
+                    retry: frame.retry,
                     envelope,
                 };
                 if tx.send(Item::Frame(frame)).is_err() {

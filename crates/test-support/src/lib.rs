@@ -13,11 +13,13 @@
 //!   against both stores.
 //! - [`RedisServer`]: a private `redis-server` per test, on a free port with its own
 //!   directory, killed on drop. It never touches a Redis the machine happens to run.
-//! - [`RawClient`]: `connect`, `message`, `disconnect`, polls and arbitrary requests, each
-//!   answer an [`Answer`] (status, headers, body, parsed JSON).
-//! - [`EventStream`]: an open SSE stream parsed by the `sse-stream` crate into [`Frame`]s,
-//!   with bounded waits (`next_frame`, `wait_for`, `expect_end`) and the raw transcript of
-//!   every byte received (comments included, which SSE parsers drop).
+//! - [`RawClient`]: `connect`, `emit`, `disconnect`, polls and streams as calls of
+//!   `socket_serve_client::raw::Api` (the one protocol client in Rust), each asserting it
+//!   succeeded; and an HTTP test tool for any request a misbehaving client could make, each
+//!   answer an [`Answer`] (status, headers, body, parsed JSON) to assert errors on, plus
+//!   the raw bytes of a stream for what SSE parsers hide (comments, the final blank line).
+//! - [`EventStream`]: an open stream, the frames of `socket_serve_client::raw::FrameStream`
+//!   as [`Frame`]s with bounded waits (`next_frame`, `wait_for`, `expect_end`).
 //! - [`ChatProcess`]: the chat example's binary as a child process, as the README runs it.
 //!   It needs `target/debug/chat` built first: **run `cargo build -p chat` before the
 //!   tests** (a test cannot run cargo itself while cargo holds the build lock).

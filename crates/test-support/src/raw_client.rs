@@ -1,15 +1,25 @@
-//! A protocol-level client: every endpoint of `docs/PROTOCOL.md` as one call, plus any
-//! request a misbehaving client could make. It keeps no session and retries nothing, so a
-//! test controls every byte.
+//! A protocol-level client for tests, in two parts:
+//!
+//! - the endpoints (`connect`, `emit`, `disconnect`, polls, streams) go through
+//!   [`socket_serve_client::raw::Api`], the one protocol implementation in Rust, with the
+//!   test's assertions and bounded waits around each call;
+//! - an HTTP test tool sends any request a misbehaving client could make (bad JSON, wrong
+//!   methods, odd paths and headers) and returns the whole [`Answer`] (status, headers,
+//!   body) to assert error answers on.
+//!
+//! It keeps no session and retries nothing, so a test controls every request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{json, Value};
-use socket_serve::protocol::Cursor;
+use socket_serve::protocol::{ConnectResponse, Cursor, MessageRequest, PollResponse};
+use socket_serve_client::raw::Api;
+use socket_serve_client::ClientOptions;
+use tokio::time::Instant;
 
 use crate::event_stream::{EventStream, Frame, Resume};
 use crate::wait::DEFAULT_WAIT;
@@ -89,8 +99,13 @@ impl std::fmt::Display for Answer {
 
 /// A client of one server's endpoints under a base URL (`http://127.0.0.1:P/socket`).
 ///
-/// Transport failures and timeouts panic (this is a test tool); HTTP error answers do not,
-/// they come back as an [`Answer`] to assert on.
+/// The protocol calls ([`connect`](Self::connect), [`emit`](Self::emit),
+/// [`disconnect`](Self::disconnect), [`poll`](Self::poll), [`long_poll`](Self::long_poll),
+/// [`open_stream`](Self::open_stream)...) are [`socket_serve_client::raw::Api`] calls that
+/// panic when they fail. The HTTP tool ([`post`](Self::post), [`post_message`](Self::post_message),
+/// [`get`](Self::get), [`request`](Self::request), [`poll_answer`](Self::poll_answer),
+/// [`stream_answer`](Self::stream_answer)...) panics on transport failures and timeouts
+/// only; HTTP error answers come back as an [`Answer`] to assert on.
 ///
 /// ```no_run
 /// use serde_json::json;
@@ -102,12 +117,14 @@ impl std::fmt::Display for Answer {
 /// let answer = client.post_message(&session.session_id, "echo", json!(1), Some("m-1")).await;
 /// assert_eq!(answer.ok()["ack"], json!(1));
 /// client.post("message", "{not json").await.error(400, "invalid_json");
+/// client.poll_answer("00112233445566778899aabbccddeeff", None).await.error(404, "unknown_session");
 /// let stream = client.open_stream_from(&session.session_id, Resume::Query("1-0".into())).await;
 /// # let _ = stream;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct RawClient {
+    api: Api,
     http: reqwest::Client,
     base: String,
     next_message_id: Arc<AtomicU64>,
@@ -116,16 +133,27 @@ pub struct RawClient {
 impl RawClient {
     /// A client of the endpoints under `base_url`.
     pub fn new(base_url: &str) -> RawClient {
+        let options = ClientOptions::default()
+            .request_timeout(DEFAULT_WAIT)
+            .stall_timeout(POLL_WAIT);
+        let api = Api::with_options(base_url, &options)
+            .unwrap_or_else(|e| panic!("bad base URL {base_url:?}: {e}"));
         let http = reqwest::Client::builder()
             .connect_timeout(DEFAULT_WAIT)
             .tcp_nodelay(true)
             .build()
             .expect("build the HTTP client");
         RawClient {
+            api,
             http,
             base: base_url.trim_end_matches('/').to_owned(),
             next_message_id: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// The [`Api`] the protocol calls go through, for a call this type does not wrap.
+    pub fn api(&self) -> &Api {
+        &self.api
     }
 
     /// The base URL.
@@ -143,42 +171,38 @@ impl RawClient {
         Url::parse(&text).unwrap_or_else(|e| panic!("bad URL {text:?}: {e}"))
     }
 
-    /// `POST connect` with an empty body; asserts 200 and a well-formed answer.
+    /// `POST connect` ([`Api::connect`]); asserts it succeeded with a well-formed answer.
     pub async fn connect(&self) -> Session {
-        Self::session(self.post("connect", "").await)
+        let answer = self.api.connect(None).await;
+        Self::session(answer.unwrap_or_else(|e| panic!("connect failed: {e}")))
     }
 
-    /// `POST connect` with `{"auth": auth}`; asserts 200.
+    /// `POST connect` with `{"auth": auth}`; asserts it succeeded.
     pub async fn connect_with_auth(&self, auth: Value) -> Session {
-        Self::session(self.post_json("connect", &json!({ "auth": auth })).await)
+        let answer = self.api.connect(Some(auth)).await;
+        Self::session(answer.unwrap_or_else(|e| panic!("connect with auth failed: {e}")))
     }
 
     #[track_caller]
-    fn session(answer: Answer) -> Session {
-        let body = answer.ok();
-        let session_id = body["sessionId"].as_str().unwrap_or_default().to_owned();
+    fn session(answer: ConnectResponse) -> Session {
+        let session_id = answer.session_id;
         assert!(
             session_id.len() == 32
                 && session_id
                     .bytes()
                     .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
-            "sessionId is not 32 lowercase hex digits: {answer}"
+            "sessionId is not 32 lowercase hex digits: {session_id:?}"
         );
-        let id = body["id"].as_str().unwrap_or_default().to_owned();
-        assert!(!id.is_empty(), "no public id: {answer}");
-        let cursor = body["cursor"].as_str().map(|c| {
-            c.parse().unwrap_or_else(|e| {
-                panic!("connect cursor {c:?} is not a cursor ({e:?}): {answer}")
-            })
-        });
+        assert!(!answer.id.is_empty(), "no public id for {session_id}");
         Session {
             session_id,
-            id,
-            cursor,
+            id: answer.id,
+            cursor: answer.cursor,
         }
     }
 
-    /// `POST message` with `{"sessionId", "event", "data", "messageId"?}`.
+    /// `POST message` with `{"sessionId", "event", "data", "messageId"?}`, through the HTTP
+    /// tool: the whole answer, to assert on (errors included).
     pub async fn post_message(
         &self,
         session_id: &str,
@@ -198,44 +222,61 @@ impl RawClient {
         format!("m-{}", self.next_message_id.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Emits `event` with a fresh `messageId`; asserts 200 and returns the answer's JSON
-    /// (`{"success": true, "ack"?: ..}`).
+    /// Emits `event` with a fresh `messageId` ([`Api::message`]); asserts it succeeded and
+    /// returns the answer as JSON (`{"success": true, "ack"?: ..}`).
     pub async fn emit(&self, session: &Session, event: &str, data: Value) -> Value {
-        let id = self.new_message_id();
+        let request = MessageRequest {
+            session_id: session.session_id.clone(),
+            event: event.to_owned(),
+            data,
+            message_id: Some(self.new_message_id()),
+            requires_ack: None,
+        };
         let answer = self
-            .post_message(&session.session_id, event, data, Some(&id))
-            .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::OK,
-            "emit {event:?} failed: {answer}"
-        );
-        assert_eq!(
-            answer.json["success"],
-            json!(true),
-            "emit {event:?}: {answer}"
-        );
-        answer.json
-    }
-
-    /// `POST disconnect` with `{"sessionId"}`.
-    pub async fn disconnect(&self, session_id: &str) -> Answer {
-        self.post_json("disconnect", &json!({ "sessionId": session_id }))
+            .api
+            .message(&request)
             .await
+            .unwrap_or_else(|e| panic!("emit {event:?} failed: {e}"));
+        assert!(answer.success, "emit {event:?}: {answer:?}");
+        serde_json::to_value(&answer).expect("an answer is JSON")
     }
 
-    /// 0.6.0 polling: `GET sse?sessionId=..&transport=polling`, no cursor (a drain).
-    pub async fn poll(&self, session_id: &str) -> Answer {
-        let url = self.stream_url(session_id, &[("transport", "polling")]);
-        self.send(self.http.get(url), POLL_WAIT).await
+    /// `POST disconnect` ([`Api::disconnect`]); asserts it succeeded.
+    pub async fn disconnect(&self, session_id: &str) {
+        if let Err(e) = self.api.disconnect(session_id).await {
+            panic!("disconnect of {session_id:?} failed: {e}");
+        }
     }
 
-    /// v1 long-poll: `GET sse?sessionId=..&transport=polling&lastEventId=<cursor>`.
-    pub async fn long_poll(&self, session_id: &str, cursor: &str) -> Answer {
-        let url = self.stream_url(
-            session_id,
-            &[("transport", "polling"), ("lastEventId", cursor)],
-        );
+    /// 0.6.0 polling ([`Api::poll`] without a cursor: a drain); asserts it succeeded.
+    pub async fn poll(&self, session_id: &str) -> PollResponse {
+        self.api
+            .poll(session_id, None)
+            .await
+            .unwrap_or_else(|e| panic!("poll of {session_id:?} failed: {e}"))
+    }
+
+    /// v1 long-poll ([`Api::poll`] from `cursor`); asserts it succeeded. `cursor` must be a
+    /// cursor (use [`poll_answer`](Self::poll_answer) to send one that is not).
+    pub async fn long_poll(&self, session_id: &str, cursor: &str) -> PollResponse {
+        let cursor: Cursor = cursor
+            .parse()
+            .unwrap_or_else(|e| panic!("{cursor:?} is not a cursor ({e:?})"));
+        self.api
+            .poll(session_id, Some(cursor))
+            .await
+            .unwrap_or_else(|e| panic!("long-poll of {session_id:?} from {cursor} failed: {e}"))
+    }
+
+    /// The HTTP tool's polling request, `GET sse?sessionId=..&transport=polling`, with
+    /// `&lastEventId=<cursor>` when given (sent as is): the whole answer, to assert on its
+    /// headers or its error.
+    pub async fn poll_answer(&self, session_id: &str, cursor: Option<&str>) -> Answer {
+        let mut extra = vec![("transport", "polling")];
+        if let Some(cursor) = cursor {
+            extra.push(("lastEventId", cursor));
+        }
+        let url = self.stream_url(session_id, &extra);
         self.send(self.http.get(url), POLL_WAIT).await
     }
 
@@ -315,7 +356,7 @@ impl RawClient {
         }
     }
 
-    /// Opens the session's stream (`GET sse?sessionId=..`); asserts it opened.
+    /// Opens the session's stream ([`Api::open_stream_from`]); asserts it opened.
     pub async fn open_stream(&self, session_id: &str) -> EventStream {
         self.open_stream_from(session_id, Resume::Start).await
     }
@@ -324,55 +365,114 @@ impl RawClient {
     pub async fn open_stream_from(&self, session_id: &str, resume: Resume) -> EventStream {
         match self.try_open_stream(session_id, resume).await {
             Ok(stream) => stream,
-            Err(answer) => panic!("the stream did not open: {answer}"),
+            Err(e) => panic!("the stream did not open: {e}"),
         }
     }
 
-    /// Opens the session's stream resuming as `resume` says; an answer that is not an
-    /// event stream comes back as `Err`.
+    /// Opens the session's stream resuming as `resume` says ([`Api::open_stream_from`]).
+    /// To assert on an error answer, use [`stream_answer`](Self::stream_answer).
     pub async fn try_open_stream(
         &self,
         session_id: &str,
         resume: Resume,
-    ) -> Result<EventStream, Answer> {
-        let (query, header): (Vec<(&str, &str)>, Option<&str>) = match &resume {
-            Resume::Start => (vec![], None),
-            Resume::Header(c) => (vec![], Some(c.as_str())),
-            Resume::Query(c) => (vec![("lastEventId", c.as_str())], None),
-        };
-        let url = self.stream_url(session_id, &query);
-        let headers: Vec<(&str, &str)> = header.map(|c| ("Last-Event-ID", c)).into_iter().collect();
-        self.try_open_stream_url(url, &headers).await
+    ) -> Result<EventStream, socket_serve_client::Error> {
+        let frames = self.api.open_stream_from(session_id, &resume).await?;
+        Ok(EventStream::new(frames))
     }
 
-    /// Opens a stream at any URL with any headers (e.g. `GET <base>?sessionId=..`); an
-    /// answer that is not an event stream comes back as `Err`.
+    /// Opens a stream at any URL, with extra headers ([`Api::open_stream_url`]), such as the
+    /// 0.6.0 form `GET B?sessionId=..`. To assert on an error answer, use
+    /// [`stream_answer_url`](Self::stream_answer_url).
     pub async fn try_open_stream_url(
         &self,
         url: Url,
         headers: &[(&str, &str)],
-    ) -> Result<EventStream, Answer> {
-        let mut request = self
-            .http
-            .get(url.clone())
-            .header(ACCEPT, "text/event-stream");
+    ) -> Result<EventStream, socket_serve_client::Error> {
+        let frames = self.api.open_stream_url(url, headers).await?;
+        Ok(EventStream::new(frames))
+    }
+
+    /// The HTTP tool's stream request (`GET sse?sessionId=..`, `Accept: text/event-stream`,
+    /// resuming as `resume` says, ids sent as is), read whole: for asserting an error answer.
+    /// Panics if a stream opens and does not end within the default wait.
+    pub async fn stream_answer(&self, session_id: &str, resume: Resume) -> Answer {
+        let (url, headers) = self.stream_request(session_id, &resume);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.stream_answer_url(url, &headers).await
+    }
+
+    /// The HTTP tool's stream request at any URL (`GET url`, `Accept: text/event-stream`,
+    /// plus `headers`), read whole: for asserting an error answer.
+    pub async fn stream_answer_url(&self, url: Url, headers: &[(&str, &str)]) -> Answer {
+        let mut all = vec![("accept", "text/event-stream")];
+        all.extend_from_slice(headers);
+        self.request_url(Method::GET, url, &all, None).await
+    }
+
+    /// The HTTP tool's stream request for `session_id` from its start, read as bytes until
+    /// `until` holds on the text received so far (or the answer ends): for assertions on
+    /// the bytes on the wire, which an SSE parser hides (comments, field order, the final
+    /// blank line). Panics if `until` does not hold within `timeout`.
+    pub async fn read_raw_stream(
+        &self,
+        session_id: &str,
+        until: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> String {
+        let (url, _) = self.stream_request(session_id, &Resume::Start);
+        self.read_raw(url, &[("accept", "text/event-stream")], until, timeout)
+            .await
+    }
+
+    /// `GET url` with `headers`, its body read as bytes until `until` holds on the text
+    /// received so far, or the body ends; returns that text. Panics if neither happens
+    /// within `timeout`, or if the answer is not a 200.
+    pub async fn read_raw(
+        &self,
+        url: Url,
+        headers: &[(&str, &str)],
+        until: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut request = self.http.get(url.clone());
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = match tokio::time::timeout(DEFAULT_WAIT, request.send()).await {
+        let mut response = match tokio::time::timeout_at(deadline, request.send()).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => panic!("GET {url} failed: {e}"),
-            Err(_) => panic!("GET {url}: no answer within {DEFAULT_WAIT:?}"),
+            Err(_) => panic!("GET {url}: no answer within {timeout:?}"),
         };
-        let is_stream = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        if response.status() == StatusCode::OK && is_stream {
-            Ok(EventStream::new(response))
-        } else {
-            Err(read_answer(response, DEFAULT_WAIT).await)
+        assert_eq!(response.status(), StatusCode::OK, "GET {url}");
+        let mut bytes = Vec::new();
+        loop {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if until(&text) {
+                return text;
+            }
+            match tokio::time::timeout_at(deadline, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => bytes.extend_from_slice(&chunk),
+                Ok(Ok(None)) => return text,
+                Ok(Err(e)) => panic!("reading {url} failed: {e}; so far: {text:?}"),
+                Err(_) => panic!("{url}: the bytes did not match within {timeout:?}: {text:?}"),
+            }
+        }
+    }
+
+    /// The URL and headers of a stream request resuming as `resume` says.
+    fn stream_request(
+        &self,
+        session_id: &str,
+        resume: &Resume,
+    ) -> (Url, Vec<(&'static str, String)>) {
+        match resume {
+            Resume::Start => (self.stream_url(session_id, &[]), vec![]),
+            Resume::Header(id) => (
+                self.stream_url(session_id, &[]),
+                vec![("last-event-id", id.clone())],
+            ),
+            Resume::Query(id) => (self.stream_url(session_id, &[("lastEventId", id)]), vec![]),
         }
     }
 
