@@ -10,7 +10,6 @@ use super::{disconnect_envelope, start_position};
 use crate::engine::emit::now_ms;
 use crate::engine::{lifecycle, Engine};
 use crate::error::Error;
-use crate::store::LogId;
 
 /// How many times a drain retries when concurrent polls keep taking its messages.
 const DRAIN_ATTEMPTS: usize = 8;
@@ -83,10 +82,10 @@ pub(crate) async fn long_poll(
     let batch = engine.config.replay_batch;
     let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
     reader.listen_all(&subscription).await?;
-    let mut delivery = reader.replay().await?;
+    let mut delivery = reader.replay_listening(&subscription).await?;
     recovered &= !delivery.rewound;
     while delivery.messages.is_empty() && delivery.disconnected.is_none() && delivery.more {
-        delivery = reader.replay().await?;
+        delivery = reader.replay_listening(&subscription).await?;
     }
 
     let mut shutdown = engine.shutdown_watch();
@@ -104,14 +103,10 @@ pub(crate) async fn long_poll(
         };
         let Some(live) = live else { break };
         delivery = reader.on_live(live);
-        if let Some(room) = delivery.joined.take() {
-            engine
-                .store
-                .listen(&subscription, &LogId::Room(room))
-                .await?;
-            delivery = reader.replay().await?;
+        if delivery.resync {
+            delivery = reader.replay_listening(&subscription).await?;
             while delivery.messages.is_empty() && delivery.more {
-                delivery = reader.replay().await?;
+                delivery = reader.replay_listening(&subscription).await?;
             }
         }
     }

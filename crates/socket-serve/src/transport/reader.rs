@@ -5,7 +5,7 @@
 //! member. Membership intervals come from the rooms snapshot plus the `Joined`/`Left`
 //! entries of the session log, so replay from any cursor is exact on any instance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use socket_serve_protocol::Cursor;
@@ -19,8 +19,10 @@ pub(crate) struct Delivery {
     pub messages: Vec<(Cursor, Arc<str>)>,
     /// The session was removed: send this reason and end.
     pub disconnected: Option<String>,
-    /// The reader joined a room live and must listen to it and replay (see `on_live`).
-    pub joined: Option<String>,
+    /// A room was joined: the caller must catch up with
+    /// [`Reader::replay_listening`] (which listens to the room, then replays from before
+    /// the join) before it delivers anything more.
+    pub resync: bool,
     /// The position moved on without a message for this session.
     pub position_moved: bool,
     /// The requested position was ahead of the store; the reader moved back to the store's.
@@ -46,6 +48,8 @@ pub(crate) struct Reader {
     pub position: Cursor,
     /// Rooms the session is in, with the cursor of the join.
     rooms: HashMap<String, Cursor>,
+    /// Rooms whose log the subscription listens to.
+    listened: HashSet<String>,
     /// How many entries of each room or broadcast log one replay reads at most.
     batch: usize,
 }
@@ -64,6 +68,7 @@ impl Reader {
             public_id: public_id.to_owned(),
             position,
             rooms: HashMap::new(),
+            listened: HashSet::new(),
             batch: batch.max(1),
         }
     }
@@ -73,13 +78,56 @@ impl Reader {
     }
 
     /// Listens to the session's logs and current rooms (call before the first replay).
-    pub(crate) async fn listen_all(&self, sub: &Subscription) -> StoreResult<()> {
+    pub(crate) async fn listen_all(&mut self, sub: &Subscription) -> StoreResult<()> {
         self.store.listen(sub, &self.session_log()).await?;
         self.store.listen(sub, &LogId::All).await?;
         for (room, _) in self.store.rooms(&self.sid).await?.rooms {
-            self.store.listen(sub, &LogId::Room(room)).await?;
+            self.store.listen(sub, &LogId::Room(room.clone())).await?;
+            self.listened.insert(room);
         }
         Ok(())
+    }
+
+    /// [`replay`](Self::replay), then makes sure `sub` listens to every room the session
+    /// is in. A room joined since the subscription was set up (whose `Joined` entry the
+    /// replay already passed, so it will not come live) is listened to, then replayed
+    /// again: its entries between the read and the listen were announced to nobody here.
+    pub(crate) async fn replay_listening(&mut self, sub: &Subscription) -> StoreResult<Delivery> {
+        let mut delivery = self.replay().await?;
+        loop {
+            let new: Vec<String> = self
+                .rooms
+                .keys()
+                .filter(|room| !self.listened.contains(*room))
+                .cloned()
+                .collect();
+            if new.is_empty() || delivery.rewound || delivery.disconnected.is_some() {
+                return Ok(delivery);
+            }
+            for room in new {
+                self.store.listen(sub, &LogId::Room(room.clone())).await?;
+                self.listened.insert(room);
+            }
+            let next = self.replay().await?;
+            delivery.messages.extend(next.messages);
+            delivery.disconnected = next.disconnected;
+            delivery.more = next.more;
+            delivery.position_moved |= next.position_moved;
+        }
+    }
+
+    /// Stops listening to rooms the session has left.
+    pub(crate) fn unlisten_left_rooms(&mut self, sub: &Subscription) {
+        let left: Vec<String> = self
+            .listened
+            .iter()
+            .filter(|room| !self.rooms.contains_key(*room))
+            .cloned()
+            .collect();
+        for room in left {
+            sub.unlisten(&LogId::Room(room.clone()));
+            self.listened.remove(&room);
+        }
     }
 
     /// Reads what comes after `position` from the logs, up to `batch` entries of each room
@@ -261,10 +309,10 @@ impl Reader {
         match (&log, entry.kind) {
             (LogId::Session(sid), kind) if *sid == self.sid => match kind {
                 EntryKind::Message { json, .. } => delivery.messages.push((cursor, json)),
-                EntryKind::Joined { room } => {
+                EntryKind::Joined { .. } => {
                     // Entries of the room between this join and our listening to it would be
                     // missed live: the caller listens, then replays from before the join.
-                    delivery.joined = Some(room);
+                    delivery.resync = true;
                     return delivery;
                 }
                 EntryKind::Left { room, .. } => {
@@ -295,9 +343,51 @@ impl Reader {
     fn wants(&self, except: &Option<String>) -> bool {
         except.as_deref() != Some(self.public_id.as_str())
     }
+}
 
-    /// Whether the reader follows `room` live.
-    pub(crate) fn in_room(&self, room: &str) -> bool {
-        self.rooms.contains_key(room)
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::{MemoryStore, Outgoing, Store};
+
+    const SID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn room_message(text: &str) -> Outgoing {
+        Outgoing {
+            log: LogId::Room("lobby".into()),
+            kind: EntryKind::Message {
+                json: Arc::from(format!(r#"{{"event":"say","data":"{text}"}}"#)),
+                except: None,
+            },
+            dedup: None,
+        }
+    }
+
+    /// A join that lands after the stream subscribed but before its replay: the replay
+    /// passes the `Joined` entry (so it never comes live), yet the room's later messages
+    /// must still arrive live.
+    #[tokio::test]
+    async fn a_room_joined_while_the_stream_opens_is_followed_live() {
+        let store = MemoryStore::new(Duration::from_secs(60), Duration::from_secs(60));
+        let start = store.create_session(SID, "p1").await.unwrap();
+        let store: DynStore = Arc::new(store);
+        let mut sub = store.subscribe();
+        let mut reader = Reader::new(store.clone(), SID, "p1", start, 100);
+        reader.listen_all(&sub).await.unwrap();
+
+        store.join(SID, "p1", "lobby").await.unwrap();
+        store.append(room_message("before")).await.unwrap();
+        let replayed = reader.replay_listening(&sub).await.unwrap();
+        assert_eq!(replayed.messages.len(), 1, "{replayed:?}");
+
+        store.append(room_message("after")).await.unwrap();
+        let mut live = Vec::new();
+        while let Some(item) = sub.try_recv() {
+            live.extend(reader.on_live(item).messages);
+        }
+        assert_eq!(live.len(), 1, "the room's next message did not come live");
+        assert!(live[0].1.contains("after"));
     }
 }

@@ -19,7 +19,7 @@ use super::{disconnect_envelope, start_position, ticker};
 use crate::engine::emit::now_ms;
 use crate::engine::{lifecycle, Engine};
 use crate::error::Error;
-use crate::store::{Entry, EntryKind, Live, LogId, Subscription};
+use crate::store::{Live, Subscription};
 
 /// Frames buffered between the stream task and the HTTP body. A client that reads slower
 /// than this makes the task wait; its subscription then overflows and the stream ends
@@ -42,7 +42,7 @@ pub(crate) async fn open_stream(
     let batch = engine.config.replay_batch;
     let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
     reader.listen_all(&subscription).await?;
-    let first = reader.replay().await?;
+    let first = reader.replay_listening(&subscription).await?;
     recovered &= !first.rewound;
     let start = if first.rewound {
         reader.position
@@ -154,27 +154,10 @@ impl Stream {
                 }
                 continue;
             }
-            let left = match &live {
-                Live::Entry(
-                    _,
-                    Entry {
-                        kind: EntryKind::Left { room, .. },
-                        ..
-                    },
-                ) => Some(room.clone()),
-                _ => None,
-            };
             let mut delivery = self.reader.on_live(live);
-            if let Some(room) = left.filter(|room| !self.reader.in_room(room)) {
-                self.subscription.unlisten(&LogId::Room(room));
-            }
-            if let Some(room) = delivery.joined.take() {
-                let log = LogId::Room(room);
-                let caught_up = match self.engine.store.listen(&self.subscription, &log).await {
-                    Ok(()) => self.reader.replay().await,
-                    Err(err) => Err(err),
-                };
-                match caught_up {
+            self.reader.unlisten_left_rooms(&self.subscription);
+            if delivery.resync {
+                match self.reader.replay_listening(&self.subscription).await {
                     Ok(d) => delivery = d,
                     Err(err) => {
                         tracing::warn!(error = %err, "catching up after a join failed");
@@ -223,7 +206,7 @@ impl Stream {
             if !more {
                 return None;
             }
-            delivery = match self.reader.replay().await {
+            delivery = match self.reader.replay_listening(&self.subscription).await {
                 Ok(d) => d,
                 Err(err) => {
                     tracing::warn!(error = %err, "replay failed");
