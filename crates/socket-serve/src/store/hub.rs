@@ -63,12 +63,9 @@ impl Subscription {
         self.hub.remove(self.id, log);
     }
 
-    pub(crate) fn id(&self) -> u64 {
+    /// Its id in its [`Hub`], for [`Hub::add`] (a [`Store`](super::Store)'s `listen`).
+    pub fn id(&self) -> u64 {
         self.id
-    }
-
-    pub(crate) fn hub(&self) -> &Hub {
-        &self.hub
     }
 }
 
@@ -99,19 +96,19 @@ impl Hub {
         }
     }
 
-    /// Adds a listener; returns `true` if it is the first one of this log in the process
-    /// (a store with a pub/sub connection subscribes then).
-    pub fn add(&self, subscription: u64, log: &LogId) -> bool {
+    /// Makes a subscription a listener of `log`'s announcements.
+    pub fn add(&self, subscription: u64, log: &LogId) {
         let mut state = self.lock();
         let Some((tx, logs)) = state.subscriptions.get_mut(&subscription) else {
-            return false;
+            return;
         };
         logs.insert(log.clone());
         let tx = tx.clone();
-        let listeners = state.listeners.entry(log.clone()).or_default();
-        let first = listeners.is_empty();
-        listeners.insert(subscription, tx);
-        first
+        state
+            .listeners
+            .entry(log.clone())
+            .or_default()
+            .insert(subscription, tx);
     }
 
     /// Whether any subscription of this process listens to `log`.
@@ -120,11 +117,6 @@ impl Hub {
             .listeners
             .get(log)
             .is_some_and(|l| !l.is_empty())
-    }
-
-    /// Every log some subscription listens to.
-    pub fn listened_logs(&self) -> Vec<LogId> {
-        self.lock().listeners.keys().cloned().collect()
     }
 
     fn remove(&self, subscription: u64, log: &LogId) {
@@ -187,11 +179,6 @@ impl Hub {
         for id in ids {
             cut_off(&mut state, id);
         }
-    }
-
-    /// How many subscriptions are open in this process.
-    pub fn subscription_count(&self) -> usize {
-        self.lock().subscriptions.len()
     }
 }
 

@@ -450,7 +450,7 @@ impl Store for MemoryStore {
     }
 
     async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()> {
-        subscription.hub().add(subscription.id(), log);
+        self.inner.hub.add(subscription.id(), log);
         Ok(())
     }
 
