@@ -1,7 +1,6 @@
 //! Turning an emit into a log append: validation, the envelope, and which log.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use socket_serve_protocol::{validate_event_name, Envelope};
@@ -13,12 +12,7 @@ use crate::store::{EntryKind, LogId, Outgoing};
 /// Longest room name, in bytes.
 const MAX_ROOM_LEN: usize = 128;
 
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(crate) use crate::store::now_ms;
 
 pub(crate) fn validate_room(room: &str) -> Result<(), Error> {
     if room.is_empty() {

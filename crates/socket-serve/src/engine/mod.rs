@@ -298,10 +298,6 @@ impl Engine {
     pub(crate) fn shutdown_watch(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
-
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C: the signals a platform sends before it stops an

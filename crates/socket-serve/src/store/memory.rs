@@ -2,14 +2,14 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
 use super::{
-    Claim, Entry, EntryKind, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta,
-    Store, StoreResult, Subscription,
+    now_ms, Claim, Entry, EntryKind, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot,
+    SessionMeta, Store, StoreResult, Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -69,13 +69,6 @@ struct Session {
 enum MessageRecord {
     Claimed { until_ms: u64 },
     Done { answer: String, at_ms: u64 },
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl MemoryStore {

@@ -28,6 +28,14 @@ use socket_serve_protocol::Cursor;
 pub use hub::{Hub, Live, Subscription};
 pub use memory::MemoryStore;
 
+/// Milliseconds since the Unix epoch by this machine's clock (0 if it is before 1970).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// A shared, dynamically typed store.
 pub type DynStore = Arc<dyn Store>;
 

@@ -93,9 +93,6 @@ pub(crate) async fn long_poll(
     tokio::pin!(timeout);
     // A client that lost messages learns it at once, not after the wait.
     while recovered && delivery.messages.is_empty() && delivery.disconnected.is_none() {
-        if engine.is_shutting_down() {
-            break;
-        }
         let live = tokio::select! {
             _ = &mut timeout => break,
             _ = shutdown.wait_for(|down| *down) => break,

@@ -23,8 +23,6 @@ pub(crate) struct Delivery {
     /// [`Reader::replay_listening`] (which listens to the room, then replays from before
     /// the join) before it delivers anything more.
     pub resync: bool,
-    /// The position moved on without a message for this session.
-    pub position_moved: bool,
     /// The requested position was ahead of the store; the reader moved back to the store's.
     pub rewound: bool,
     /// The replay stopped at its batch size: there is more to replay.
@@ -112,7 +110,6 @@ impl Reader {
             delivery.messages.extend(next.messages);
             delivery.disconnected = next.disconnected;
             delivery.more = next.more;
-            delivery.position_moved |= next.position_moved;
         }
     }
 
@@ -281,7 +278,6 @@ impl Reader {
             .filter(|i| i.since <= end && i.hi.is_none_or(|hi| hi > end))
             .map(|i| (i.room, i.since))
             .collect();
-        delivery.position_moved = end > after && messages.keys().next_back() != Some(&end);
         delivery.messages = messages.into_iter().collect();
         delivery.more = more;
         self.position = self.position.max(end);
@@ -294,10 +290,7 @@ impl Reader {
         let mut delivery = Delivery::default();
         let (log, entry) = match live {
             Live::Tick(position) => {
-                if position > self.position {
-                    self.position = position;
-                    delivery.position_moved = true;
-                }
+                self.position = self.position.max(position);
                 return delivery;
             }
             Live::Entry(log, entry) => (log, entry),
@@ -332,9 +325,6 @@ impl Reader {
             _ => {}
         }
         self.position = cursor;
-        if delivery.messages.is_empty() {
-            delivery.position_moved = true;
-        }
         delivery
     }
 
