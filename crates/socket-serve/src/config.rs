@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::platform::{self, Platform};
+
 /// Which store holds the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
@@ -64,6 +66,10 @@ pub struct Config {
     pub sweep_batch: usize,
     /// On shutdown, how long requests in flight may take to finish. Default 10 s.
     pub shutdown_grace: Duration,
+    /// The hosting platform: whether SSE can stream there at all. Default
+    /// [`Platform::Server`]; [`Config::from_env`] detects it, and
+    /// [`Config::for_platform`] also applies its time limits.
+    pub platform: Platform,
 }
 
 impl Default for Config {
@@ -84,6 +90,7 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 16,
             shutdown_grace: Duration::from_secs(10),
+            platform: Platform::Server,
         }
     }
 }
@@ -113,6 +120,12 @@ impl Config {
     /// | `SOCKET_SERVE_MAX_BODY_BYTES` | `max_body_size` |
     /// | `SOCKET_SERVE_STORE_TIMEOUT_MS` | `store_timeout` |
     /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
+    /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
+    /// | `SOCKET_SERVE_PLATFORM_MAX_DURATION_MS` | the platform's response time limit, if not its default (Vercel's `maxDuration`, your Lambda timeout) |
+    ///
+    /// On a platform with a time limit, streams and long-polls end a safety margin before
+    /// it (see [`Config::for_platform`]) unless `SOCKET_SERVE_MAX_STREAM_MS` /
+    /// `SOCKET_SERVE_POLL_TIMEOUT_MS` say otherwise.
     ///
     /// ```
     /// let config = socket_serve::Config::from_env().expect("valid environment");
@@ -120,6 +133,30 @@ impl Config {
     /// ```
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The config with `platform`'s presets: streams end, and long-polls answer, a
+    /// [safety margin](platform::safety_margin) before its response time limit (`limit`,
+    /// or the platform's default limit when `None`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_serve::{Config, Platform};
+    ///
+    /// let config = Config::default().for_platform(Platform::Vercel, None);
+    /// assert_eq!(config.max_stream_duration, Some(Duration::from_secs(290)));
+    /// let config = Config::default().for_platform(Platform::Lambda, Some(Duration::from_secs(20)));
+    /// assert_eq!(config.max_stream_duration, Some(Duration::from_secs(18)));
+    /// assert_eq!(config.poll_timeout, Duration::from_secs(18));
+    /// ```
+    pub fn for_platform(mut self, platform: Platform, limit: Option<Duration>) -> Config {
+        self.platform = platform;
+        if let Some(limit) = limit.or(platform.duration_limit()) {
+            let end = platform::within(limit);
+            self.max_stream_duration = Some(self.max_stream_duration.map_or(end, |d| d.min(end)));
+            self.poll_timeout = self.poll_timeout.min(end);
+        }
+        self
     }
 
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -162,9 +199,20 @@ impl Config {
         set!(session_ttl, "SOCKET_SERVE_SESSION_TTL_MS");
         set!(recovery_window, "SOCKET_SERVE_RECOVERY_WINDOW_MS");
         set!(heartbeat_interval, "SOCKET_SERVE_HEARTBEAT_MS");
-        set!(poll_timeout, "SOCKET_SERVE_POLL_TIMEOUT_MS");
         set!(store_timeout, "SOCKET_SERVE_STORE_TIMEOUT_MS");
         set!(shutdown_grace, "SOCKET_SERVE_SHUTDOWN_GRACE_MS");
+        let platform = Platform::from_lookup(&get).map_err(|value| ConfigError {
+            name: "SOCKET_SERVE_PLATFORM",
+            value,
+            problem: "expected server, lambda, vercel or netlify",
+        })?;
+        let limit = positive(
+            "SOCKET_SERVE_PLATFORM_MAX_DURATION_MS",
+            ms("SOCKET_SERVE_PLATFORM_MAX_DURATION_MS")?,
+        )?;
+        c = c.for_platform(platform, limit);
+        // Explicit settings win over the platform's presets.
+        set!(poll_timeout, "SOCKET_SERVE_POLL_TIMEOUT_MS");
         if let Some(d) = ms("SOCKET_SERVE_MAX_STREAM_MS")? {
             c.max_stream_duration = (!d.is_zero()).then_some(d);
         }
@@ -227,6 +275,31 @@ mod tests {
         assert_eq!(c.store, StoreConfig::Redis("redis://127.0.0.1:6379".into()));
         assert_eq!(c.max_stream_duration, Some(Duration::from_millis(2500)));
         assert_eq!(c.heartbeat_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_platform_sets_stream_and_poll_limits_that_explicit_settings_override() {
+        let c = Config::from_lookup(env(&[("VERCEL", "1")])).unwrap();
+        assert_eq!(c.platform, Platform::Vercel);
+        assert_eq!(c.max_stream_duration, Some(Duration::from_secs(290)));
+        assert_eq!(c.poll_timeout, Duration::from_secs(25));
+        let c = Config::from_lookup(env(&[
+            ("VERCEL", "1"),
+            ("SOCKET_SERVE_PLATFORM_MAX_DURATION_MS", "60000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.max_stream_duration, Some(Duration::from_secs(54)));
+        let c = Config::from_lookup(env(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "chat"),
+            ("SOCKET_SERVE_MAX_STREAM_MS", "5000"),
+            ("SOCKET_SERVE_POLL_TIMEOUT_MS", "900000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.platform, Platform::Lambda);
+        assert_eq!(c.max_stream_duration, Some(Duration::from_secs(5)));
+        assert_eq!(c.poll_timeout, Duration::from_secs(900));
+        let err = Config::from_lookup(env(&[("SOCKET_SERVE_PLATFORM", "mars")])).unwrap_err();
+        assert!(err.to_string().contains("SOCKET_SERVE_PLATFORM"));
     }
 
     #[test]

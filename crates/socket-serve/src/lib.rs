@@ -66,6 +66,7 @@ mod engine;
 mod error;
 mod http;
 mod integrations;
+pub mod platform;
 pub mod store;
 mod transport;
 
@@ -75,3 +76,6 @@ pub use config::{Config, ConfigError, StoreConfig};
 pub use engine::{shutdown_signal, Ack, HandlerOutput, IntoAck, RoomEmitter, Socket, SocketServe};
 pub use error::{Error, HandlerError};
 pub use http::SocketServeService;
+#[cfg(feature = "lambda")]
+pub use integrations::lambda;
+pub use platform::Platform;

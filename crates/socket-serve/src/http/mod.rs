@@ -19,7 +19,8 @@ pub use service::SocketServeService;
 
 use crate::engine::{lifecycle, Engine, MessageInput};
 use crate::error::Error;
-use crate::transport;
+use crate::platform::{Deadline, ResponseStreaming};
+use crate::transport::{self, Until};
 use error::{error_response, json_response, raw_json_response, simple_error};
 
 /// The endpoint a request is for.
@@ -122,7 +123,15 @@ pub(crate) async fn handle(
                 .get("last-event-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            stream(&engine, last_event_id, query).await
+            let host = Host {
+                streams: engine.config.platform.streams_responses()
+                    || req.extensions().get::<ResponseStreaming>().is_some(),
+                until: req
+                    .extensions()
+                    .get::<Deadline>()
+                    .map(|d| d.end_by(std::time::Instant::now()).into()),
+            };
+            stream(&engine, last_event_id, query, host).await
         }
     };
     result.unwrap_or_else(|err| error_response(&err))
@@ -236,10 +245,19 @@ impl StreamQuery {
     }
 }
 
+/// What the runtime that delivered a stream request allows.
+struct Host {
+    /// Whether it streams responses (else only long-polls can work).
+    streams: bool,
+    /// When the response must be done, if the runtime says.
+    until: Option<Until>,
+}
+
 async fn stream(
     engine: &Arc<Engine>,
     last_event_id: Option<String>,
     query: StreamQuery,
+    host: Host,
 ) -> Result<Response<Body>, Error> {
     let sid = query.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
@@ -254,7 +272,7 @@ async fn stream(
     let cursor = parse(query_cursor)?.max(parse(header_cursor)?);
     if query.transport.as_deref() == Some("polling") {
         let body = match cursor {
-            Some(cursor) => transport::long_poll(engine, &sid, cursor).await?,
+            Some(cursor) => transport::long_poll(engine, &sid, cursor, host.until).await?,
             None => transport::drain(engine, &sid).await?,
         };
         let mut res = raw_json_response(StatusCode::OK, body.0);
@@ -262,7 +280,12 @@ async fn stream(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return Ok(res);
     }
-    transport::open_stream(engine, &sid, cursor).await
+    if !host.streams {
+        // A buffering host would hold the stream until it ends: refuse, and the client
+        // falls back to long-polling.
+        return Err(Error::SseUnsupported);
+    }
+    transport::open_stream(engine, &sid, cursor, host.until).await
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub(crate) use polling::{drain, long_poll};
 pub(crate) use sse::open_stream;
 
 use socket_serve_protocol::Cursor;
+use tokio::time::Instant;
 
 use crate::engine::Engine;
 use crate::store::SessionMeta;
@@ -33,4 +34,16 @@ pub(crate) fn start_position(
 /// The envelope of the frame that tells a client its session was removed.
 pub(crate) fn disconnect_envelope(reason: &str) -> String {
     serde_json::json!({"event": "__disconnect", "data": {"reason": reason}}).to_string()
+}
+
+/// When a response that waits must be done at the latest (set by the runtime's deadline).
+pub(crate) type Until = Instant;
+
+/// The earlier of a response's own limit (from now) and the runtime's `until`.
+pub(crate) fn end_at(limit: Option<std::time::Duration>, until: Option<Until>) -> Option<Instant> {
+    let own = limit.map(|d| Instant::now() + d);
+    match (own, until) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

@@ -74,6 +74,7 @@ pub(crate) async fn long_poll(
     engine: &Arc<Engine>,
     sid: &str,
     cursor: Cursor,
+    until: Option<super::Until>,
 ) -> Result<PollBody, Error> {
     let meta = lifecycle::touch(engine, sid).await?;
     lifecycle::maybe_sweep(engine).await;
@@ -89,7 +90,8 @@ pub(crate) async fn long_poll(
     }
 
     let mut shutdown = engine.shutdown_watch();
-    let timeout = tokio::time::sleep(engine.config.poll_timeout);
+    let end = super::end_at(Some(engine.config.poll_timeout), until);
+    let timeout = tokio::time::sleep_until(end.unwrap_or_else(tokio::time::Instant::now));
     tokio::pin!(timeout);
     // A client that lost messages learns it at once, not after the wait.
     while recovered && delivery.messages.is_empty() && delivery.disconnected.is_none() {

@@ -32,6 +32,7 @@ pub(crate) async fn open_stream(
     engine: &Arc<Engine>,
     sid: &str,
     cursor: Option<Cursor>,
+    until: Option<super::Until>,
 ) -> Result<Response<Body>, Error> {
     // During a shutdown a stream is still opened (connected, replay), then ends at once
     // with `retry:`: its client moves on to another instance without seeing an error.
@@ -54,6 +55,7 @@ pub(crate) async fn open_stream(
     engine.open_streams.fetch_add(1, Ordering::AcqRel);
     ticker::ensure_running(engine);
     let stream = Stream {
+        deadline: super::end_at(engine.config.max_stream_duration, until),
         engine: engine.clone(),
         sid: sid.to_owned(),
         reader,
@@ -94,6 +96,8 @@ pub(crate) async fn open_stream(
 const ROTATION: &str = "max_stream_duration";
 
 struct Stream {
+    /// When the stream ends with `retry:` (rotation before any platform limit).
+    deadline: Option<Instant>,
     engine: Arc<Engine>,
     sid: String,
     reader: Reader,
@@ -135,8 +139,7 @@ impl Stream {
             return end;
         }
         let mut shutdown = self.engine.shutdown_watch();
-        let max = self.engine.config.max_stream_duration;
-        let deadline = max.map(|d| Instant::now() + d);
+        let deadline = self.deadline;
         loop {
             let live = tokio::select! {
                 _ = self.tx.closed() => return End::ClientGone,
