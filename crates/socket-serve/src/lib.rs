@@ -73,7 +73,10 @@ mod transport;
 pub use socket_serve_protocol as protocol;
 
 pub use config::{Config, ConfigError, StoreConfig};
-pub use engine::{shutdown_signal, Ack, HandlerOutput, IntoAck, RoomEmitter, Socket, SocketServe};
+pub use engine::{
+    shutdown_signal, Ack, Emitter, HandlerOutput, IntoAck, RoomEmitter, SessionEmitter, Socket,
+    SocketServe,
+};
 pub use error::{Error, HandlerError};
 pub use http::SocketServeService;
 #[cfg(feature = "lambda")]

@@ -82,6 +82,7 @@ pub struct RoomEmitter {
     engine: Arc<Engine>,
     room: String,
     sender: Option<Socket>,
+    dedup: Option<(String, String)>,
 }
 
 impl RoomEmitter {
@@ -90,7 +91,14 @@ impl RoomEmitter {
             engine,
             room: room.to_owned(),
             sender,
+            dedup: None,
         }
+    }
+
+    /// An idempotency key for an emit from outside a session ([`crate::Emitter::once`]).
+    pub(crate) fn with_dedup(mut self, dedup: Option<(String, String)>) -> Self {
+        self.dedup = dedup;
+        self
     }
 
     /// Sends `event` with `data` to the room.
@@ -98,7 +106,10 @@ impl RoomEmitter {
         validate_room(&self.room)?;
         let from = self.sender.as_ref().map(Socket::id);
         let json = envelope(event, &data, from, Some(&self.room))?;
-        let dedup = self.sender.as_ref().and_then(Socket::next_dedup_key);
+        let dedup = match &self.sender {
+            Some(sender) => sender.next_dedup_key(),
+            None => self.dedup.clone(),
+        };
         let log = LogId::Room(self.room.clone());
         append(&self.engine, log, json, from, dedup).await
     }

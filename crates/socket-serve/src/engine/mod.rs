@@ -2,6 +2,7 @@
 //! disconnect flows, all on top of a [`Store`](crate::store::Store).
 
 pub(crate) mod emit;
+mod emitter;
 mod handlers;
 mod ids;
 pub(crate) mod lifecycle;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub use emit::RoomEmitter;
+pub use emitter::{Emitter, SessionEmitter};
 pub use handlers::{Ack, HandlerOutput, IntoAck};
 pub use socket::Socket;
 

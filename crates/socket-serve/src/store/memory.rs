@@ -50,6 +50,8 @@ struct State {
     sessions: HashMap<String, Session>,
     logs: HashMap<LogId, VecDeque<Entry>>,
     room_members: HashMap<String, HashSet<String>>,
+    /// Public id → session id.
+    public_ids: HashMap<String, String>,
     /// Idempotency keys of appends, with the time they may be forgotten.
     appended: HashMap<(String, String), u64>,
 }
@@ -150,6 +152,9 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         let now = now_ms();
         let start = state.next_cursor(now);
+        state
+            .public_ids
+            .insert(public_id.to_owned(), sid.to_owned());
         state.sessions.insert(
             sid.to_owned(),
             Session {
@@ -206,6 +211,7 @@ impl Store for MemoryStore {
             return Ok(());
         };
         state.logs.remove(&LogId::Session(sid.to_owned()));
+        state.public_ids.remove(&session.public_id);
         for room in session.rooms.keys() {
             if let Some(members) = state.room_members.get_mut(room) {
                 members.remove(&session.public_id);
@@ -321,6 +327,13 @@ impl Store for MemoryStore {
             .unwrap_or_default();
         members.sort();
         Ok(members)
+    }
+
+    async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>> {
+        let state = self.lock();
+        let sid = state.public_ids.get(public_id);
+        let open = sid.filter(|sid| state.sessions.get(*sid).is_some_and(|s| !s.closed));
+        Ok(open.cloned())
     }
 
     async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>> {

@@ -216,6 +216,10 @@ pub trait Store: Send + Sync + 'static {
     /// Public ids of the sessions in a room.
     async fn room_members(&self, room: &str) -> StoreResult<Vec<String>>;
 
+    /// The session id of the open session with this public id (to address one session
+    /// from outside its requests); `None` if there is none, or it was closed.
+    async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>>;
+
     /// Appends an entry and announces it, in one step. `None` when the dedup key had
     /// already been used (nothing stored).
     async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>>;

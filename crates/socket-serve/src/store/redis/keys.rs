@@ -26,6 +26,12 @@ impl Keys {
         format!("{}:sessions", self.prefix)
     }
 
+    /// Hash: public id → session id, for addressing a session by its public id. Entries
+    /// go with their session's purge, like the `sessions` entries.
+    pub(crate) fn public_ids(&self) -> String {
+        format!("{}:public", self.prefix)
+    }
+
     /// Hash: `pub` (public id), `start`, `drain` (cursors), `closed` (0/1).
     pub(crate) fn meta(&self, sid: &str) -> String {
         format!("{}:{{{sid}}}:meta", self.prefix)

@@ -26,6 +26,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Value};
 use socket_serve_protocol::Cursor;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 use super::{
     Claim, Entry, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta, Store,
@@ -109,9 +110,17 @@ pub struct RedisStore {
     inner: Arc<Inner>,
 }
 
+/// After this long without a command, the connections are checked before the next one:
+/// a process that was frozen (a serverless instance between invocations) may hold
+/// connections that died meanwhile, and would otherwise fail its first request with them.
+const RECHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 struct Inner {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
+    /// When a command last went out (ms since `epoch`).
+    last_used_ms: std::sync::atomic::AtomicU64,
+    epoch: Instant,
     keys: Keys,
     hub: Hub,
     feed: Arc<Feed>,
@@ -225,6 +234,8 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 client,
                 connection: OnceCell::new(),
+                last_used_ms: Default::default(),
+                epoch: Instant::now(),
                 keys,
                 hub,
                 feed,
@@ -251,7 +262,36 @@ impl RedisStore {
                     .map_err(unavailable)
             })
             .await?;
+        if self.idle_for_long() {
+            self.recheck(connection).await;
+        }
         Ok(connection.clone())
+    }
+
+    /// Whether no command went out for [`RECHECK_AFTER_IDLE`]; marks now as used, so one
+    /// caller of many rechecks.
+    fn idle_for_long(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = self.inner.epoch.elapsed().as_millis() as u64;
+        let last = self.inner.last_used_ms.swap(now, Ordering::AcqRel);
+        now.saturating_sub(last) >= RECHECK_AFTER_IDLE.as_millis() as u64
+    }
+
+    /// Pings both connections. A command connection that died is replaced by the
+    /// `ConnectionManager` on the failed ping (the second ping goes out on the new one); a
+    /// pub/sub connection that does not answer is dropped, and the next stream reconnects.
+    async fn recheck(&self, connection: &ConnectionManager) {
+        let timeout = self.inner.options.timeout;
+        for _ in 0..2 {
+            let mut con = connection.clone();
+            let ping = redis::cmd("PING");
+            let pong = ping.query_async::<Value>(&mut con);
+            if matches!(tokio::time::timeout(timeout, pong).await, Ok(Ok(_))) {
+                break;
+            }
+            tracing::debug!("a Redis connection died while idle; reconnecting");
+        }
+        self.inner.feed.check_health().await;
     }
 
     /// Runs one script invocation, bounded by the timeout.
@@ -291,7 +331,10 @@ impl Store for RedisStore {
     async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor> {
         let k = self.keys();
         let mut inv = CREATE.prepare_invoke();
-        inv.key(k.clock()).key(k.meta(sid)).key(k.sessions());
+        inv.key(k.clock())
+            .key(k.meta(sid))
+            .key(k.sessions())
+            .key(k.public_ids());
         inv.arg(public_id).arg(sid).arg(self.opts().keys_ttl_ms());
         cursor(&self.run(inv).await?)
     }
@@ -332,7 +375,8 @@ impl Store for RedisStore {
         inv.key(k.meta(sid))
             .key(k.state(sid))
             .key(k.rooms(sid))
-            .key(k.log(&LogId::Session(sid.to_owned())));
+            .key(k.log(&LogId::Session(sid.to_owned())))
+            .key(k.public_ids());
         inv.arg(&self.opts().key_prefix);
         self.run(inv).await?;
         Ok(())
@@ -428,6 +472,20 @@ impl Store for RedisStore {
             .await?;
         ids.sort();
         Ok(ids)
+    }
+
+    async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>> {
+        // Two reads (the meta key depends on the answer of the first): addressing a session
+        // from outside is not on the hot path.
+        let mut con = self.connection().await?;
+        let sid: Option<String> = self
+            .bounded(con.hget(self.keys().public_ids(), public_id))
+            .await?;
+        let Some(sid) = sid else { return Ok(None) };
+        let closed: Option<String> = self
+            .bounded(con.hget(self.keys().meta(&sid), "closed"))
+            .await?;
+        Ok((closed.as_deref() == Some("0")).then_some(sid))
     }
 
     async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>> {

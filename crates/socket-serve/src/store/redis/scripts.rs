@@ -46,7 +46,7 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}\n{body}"))
 }
 
-/// KEYS: clock, meta, sessions. ARGV: public id, sid, keys ttl ms.
+/// KEYS: clock, meta, sessions, public ids. ARGV: public id, sid, keys ttl ms.
 pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -55,6 +55,7 @@ local now = now_ms()
 redis.call('HSET', KEYS[2], 'pub', ARGV[1], 'start', id, 'drain', id, 'closed', '0', 'refreshed', now)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 return id
 "#,
     )
@@ -100,7 +101,7 @@ return {m[1], m[2]}
     )
 });
 
-/// KEYS: meta, state, rooms, log. ARGV: prefix.
+/// KEYS: meta, state, rooms, log, public ids. ARGV: prefix.
 pub(crate) static PURGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -109,6 +110,7 @@ if pub then
   for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
     redis.call('SREM', ARGV[1] .. ':room:' .. room .. ':members', pub)
   end
+  redis.call('HDEL', KEYS[5], pub)
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 return true

@@ -1,0 +1,147 @@
+//! Emitting from outside any request: a cron job, a webhook, a queue consumer or another
+//! service reaches sessions through the store, with no handler registered.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::emit::{self, RoomEmitter};
+use crate::engine::{Engine, SocketServe};
+use crate::error::Error;
+use crate::store::LogId;
+
+/// The scope of idempotency keys given to [`Emitter::once`] (sessions scope theirs by
+/// session id).
+const EMITTER_SCOPE: &str = "emitter";
+
+/// Sends to sessions from any process that reaches the store: everyone, a room, or one
+/// session by its public id. Every message is stored once and reaches each recipient
+/// once, in order, including clients that resume later within the recovery window.
+///
+/// ```no_run
+/// use serde_json::json;
+/// use socket_serve::Emitter;
+///
+/// # async fn f() -> Result<(), socket_serve::Error> {
+/// let emitter = Emitter::from_env()?; // REDIS_URL and SOCKET_SERVE_KEY_PREFIX, as the server
+/// emitter.emit("announcement", json!({"text": "deploying at 5"})).await?;
+/// emitter.to("ops").emit("alert", json!({"level": "high"})).await?;
+/// emitter.to_session("p-1f2e").emit("notice", json!({"unread": 3})).await?;
+/// // A job that may run twice sends once:
+/// emitter.once("invoice-42-paid").to("billing").emit("paid", json!({"invoice": 42})).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Emitter {
+    engine: Arc<Engine>,
+    key: Option<String>,
+}
+
+impl Emitter {
+    /// An emitter on the store `config` names. On the memory store it only reaches
+    /// sessions of a server built from the same store: use [`SocketServe::emitter`] there.
+    pub fn new(config: Config) -> Result<Emitter, Error> {
+        Ok(SocketServe::new(config)?.emitter())
+    }
+
+    /// [`Emitter::new`] with [`Config::from_env`].
+    pub fn from_env() -> Result<Emitter, Error> {
+        let config = Config::from_env().map_err(|e| Error::Config(e.to_string()))?;
+        Emitter::new(config)
+    }
+
+    /// The same emitter, whose next emit carries the idempotency key `key`: an emit with a
+    /// key already used within the recovery window stores nothing, so a retried job sends
+    /// once. Use one key per message.
+    pub fn once(&self, key: &str) -> Emitter {
+        Emitter {
+            engine: self.engine.clone(),
+            key: Some(key.to_owned()),
+        }
+    }
+
+    fn dedup(&self) -> Option<(String, String)> {
+        self.key
+            .as_ref()
+            .map(|key| (EMITTER_SCOPE.to_owned(), key.clone()))
+    }
+
+    /// Sends `event` to every session.
+    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
+        let json = emit::envelope(event, &data, None, None)?;
+        emit::append(&self.engine, LogId::All, json, None, self.dedup()).await
+    }
+
+    /// Sends to the members of `room`.
+    pub fn to(&self, room: &str) -> RoomEmitter {
+        RoomEmitter::new(self.engine.clone(), room, None).with_dedup(self.dedup())
+    }
+
+    /// Sends to the one session whose public id ([`Socket::id`](crate::Socket::id)) is
+    /// `public_id`, on whichever instance serves it.
+    pub fn to_session(&self, public_id: &str) -> SessionEmitter {
+        SessionEmitter {
+            engine: self.engine.clone(),
+            public_id: public_id.to_owned(),
+            dedup: self.dedup(),
+        }
+    }
+}
+
+impl SocketServe {
+    /// An [`Emitter`] on this server's store (for code outside handlers in the same
+    /// process, such as a webhook route).
+    ///
+    /// ```
+    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// let emitter = io.emitter();
+    /// # let _ = emitter;
+    /// ```
+    pub fn emitter(&self) -> Emitter {
+        Emitter {
+            engine: self.engine.clone(),
+            key: None,
+        }
+    }
+
+    /// Sends to one session by its public id, from anywhere (see [`Emitter::to_session`]).
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.to_session("p-1f2e").emit("notice", serde_json::json!({"unread": 3})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn to_session(&self, public_id: &str) -> SessionEmitter {
+        self.emitter().to_session(public_id)
+    }
+}
+
+/// Emits to one session named by its public id: from [`Emitter::to_session`] or
+/// [`SocketServe::to_session`].
+///
+/// ```
+/// # async fn f(emitter: socket_serve::Emitter) {
+/// match emitter.to_session("p-gone").emit("notice", 1).await {
+///     Err(socket_serve::Error::UnknownSession) => { /* no open session has that id */ }
+///     other => other.unwrap(),
+/// }
+/// # }
+/// ```
+pub struct SessionEmitter {
+    engine: Arc<Engine>,
+    public_id: String,
+    dedup: Option<(String, String)>,
+}
+
+impl SessionEmitter {
+    /// Sends `event` with `data`; [`Error::UnknownSession`] when no open session has the
+    /// public id.
+    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
+        let json = emit::envelope(event, &data, None, None)?;
+        let sid = self.engine.store.find_session(&self.public_id).await?;
+        let sid = sid.ok_or(Error::UnknownSession)?;
+        let log = LogId::Session(sid);
+        emit::append(&self.engine, log, json, None, self.dedup.clone()).await
+    }
+}
