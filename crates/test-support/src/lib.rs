@@ -47,6 +47,7 @@
 
 mod chat_process;
 mod event_stream;
+mod lambda;
 mod raw_client;
 mod redis_server;
 mod test_server;
@@ -55,6 +56,7 @@ mod wait;
 
 pub use chat_process::ChatProcess;
 pub use event_stream::{EventStream, Frame, Resume};
+pub use lambda::{InstanceInfo, InstanceState, LambdaOptions, LambdaStats, LocalLambda};
 pub use raw_client::{Answer, RawClient, Session};
 pub use redis_server::{RedisOptions, RedisServer};
 pub use test_server::{Mount, TestServer, TestServerBuilder};
