@@ -24,6 +24,8 @@ const LISTENING: &str = "socket-serve chat listening on ";
 struct VercelProcess {
     child: Child,
     url: String,
+    /// Its stdout, line by line; disconnected once the process has exited.
+    stdout: mpsc::Receiver<String>,
 }
 
 impl VercelProcess {
@@ -47,9 +49,10 @@ impl VercelProcess {
         let mut process = VercelProcess {
             child,
             url: String::new(),
+            stdout: rx,
         };
         loop {
-            match rx.recv_timeout(STARTUP_TIMEOUT) {
+            match process.stdout.recv_timeout(STARTUP_TIMEOUT) {
                 Ok(line) => {
                     if let Some(url) = line.trim().strip_prefix(LISTENING) {
                         process.url = url.trim_end_matches('/').to_owned();
@@ -61,6 +64,29 @@ impl VercelProcess {
                 ),
             }
         }
+    }
+
+    /// Sends it SIGTERM, as a platform stopping an instance does.
+    fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+    }
+
+    /// Waits (at most `timeout`) for it to exit: its stdout closes then.
+    fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("chat-vercel did not exit within {timeout:?}")
+                }
+            }
+        }
+        self.child.wait().expect("wait for chat-vercel")
     }
 
     /// The chat page's URL (`/`).
@@ -187,6 +213,44 @@ async fn a_chat_process_and_a_vercel_process_on_one_redis_chat_with_each_other()
     assert_eq!(
         heard.payload(),
         &json!({ "from": bob.id, "text": "hi from vercel" })
+    );
+}
+
+#[tokio::test]
+async fn streams_end_with_retry_before_the_functions_max_duration() {
+    let redis = RedisServer::start();
+    // As deployed, with maxDuration 3 s: the stream must end by itself before it.
+    let server = VercelProcess::spawn(&[
+        ("REDIS_URL", &redis.url()),
+        ("VERCEL", "1"),
+        ("SOCKET_SERVE_PLATFORM_MAX_DURATION_MS", "3000"),
+    ]);
+    let client = server.client();
+    let (_alice, mut stream) = client.connect_and_listen().await;
+    let frames = stream.expect_end(Duration::from_secs(3)).await;
+    assert!(
+        frames.iter().any(|f| f.retry.is_some()),
+        "the stream ended without retry: {frames:#?}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_ends_open_streams_with_retry_and_exits() {
+    let redis = RedisServer::start();
+    let mut server = VercelProcess::spawn(&[("REDIS_URL", &redis.url())]);
+    let client = server.client();
+    let (_alice, mut stream) = client.connect_and_listen().await;
+
+    server.terminate();
+    let frames = stream.expect_end(DEFAULT_WAIT).await;
+    assert!(
+        frames.iter().any(|f| f.retry.is_some()),
+        "the stream ended without retry: {frames:#?}"
+    );
+    let status = server.wait_for_exit(DEFAULT_WAIT);
+    assert!(
+        status.success(),
+        "chat-vercel exited with {status} after SIGTERM"
     );
 }
 
