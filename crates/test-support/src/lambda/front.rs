@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
@@ -23,19 +23,16 @@ pub(crate) async fn handle(
     request: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> http::Response<Body> {
-    let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_PAYLOAD as u64) {
-        return too_large();
-    }
-    let body: Bytes = match Limited::new(body, MAX_PAYLOAD).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(_) => return message(StatusCode::BAD_REQUEST, "Bad Request"),
+    let (parts, mut body) = request.into_parts();
+    let body: Bytes = match read_body(&mut body).await {
+        Ok(body) => body,
+        Err(Unread::Broken) => return message(StatusCode::BAD_REQUEST, "Bad Request"),
+        Err(Unread::TooLarge) => {
+            // Read (and drop) the rest first, so the client gets to see the 413 rather
+            // than a connection closed under its upload.
+            drain(&mut body).await;
+            return too_large();
+        }
     };
 
     let request_id = event::request_id();
@@ -92,6 +89,44 @@ pub(crate) async fn handle(
         response.headers_mut().insert("x-amzn-requestid", value);
     }
     response
+}
+
+/// Why a request body was not read.
+enum Unread {
+    /// Over [`MAX_PAYLOAD`].
+    TooLarge,
+    /// The client broke it off.
+    Broken,
+}
+
+/// The whole body.
+async fn read_body(body: &mut Incoming) -> Result<Bytes, Unread> {
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Unread::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > MAX_PAYLOAD {
+                return Err(Unread::TooLarge);
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
+}
+
+/// Reads and drops what is left of a body, 64 MB or 10 s at most.
+async fn drain(body: &mut Incoming) {
+    let mut left: usize = 64 * 1024 * 1024;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let n = frame.data_ref().map_or(0, Bytes::len);
+            left = match left.checked_sub(n) {
+                Some(left) => left,
+                None => return,
+            };
+        }
+    })
+    .await;
 }
 
 /// What a Function URL answers when the function fails.

@@ -1,0 +1,516 @@
+//! LocalLambda against the real chat-lambda function: real processes, real HTTP on
+//! loopback, a private redis-server per test. Needs `target/debug/chat-lambda`
+//! (`cargo build -p chat-lambda`; scripts/test.sh builds it); without it each test says so
+//! and passes without running.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+use socket_serve_test_support::reqwest;
+use socket_serve_test_support::{
+    within, InstanceState, LambdaOptions, LocalLambda, RedisServer, DEFAULT_WAIT,
+};
+
+/// `target/debug/chat-lambda` of this workspace (or of `CARGO_TARGET_DIR`), if built.
+fn chat_lambda() -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("crates/test-support sits two levels below the workspace");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_relative() {
+                workspace.join(dir)
+            } else {
+                dir
+            }
+        })
+        .unwrap_or_else(|| workspace.join("target"));
+    let binary = target.join("debug").join("chat-lambda");
+    if binary.is_file() {
+        Some(binary)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found: run `cargo build -p chat-lambda` first",
+            binary.display()
+        );
+        None
+    }
+}
+
+fn options(function: PathBuf, redis: &RedisServer) -> LambdaOptions {
+    LambdaOptions {
+        env: vec![
+            ("REDIS_URL".into(), redis.url()),
+            ("RUST_LOG".into(), "warn".into()),
+        ],
+        ..LambdaOptions::new(function)
+    }
+}
+
+/// The state letter of `/proc/<pid>/stat` (`S`, `R`, `T` stopped, `Z`...), `None` once
+/// the process is gone.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.trim_start().chars().next()
+}
+
+/// Polls (bounded) until `pid`'s state is `want` (`None`: gone or a zombie).
+async fn wait_state(pid: u32, want: Option<char>, what: &str) {
+    let until = Instant::now() + DEFAULT_WAIT;
+    loop {
+        let state = proc_state(pid).filter(|s| *s != 'Z');
+        if state == want {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "pid {pid}: {what}: state {state:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Polls (bounded) until `check` holds on the emulator.
+async fn wait_until(lambda: &LocalLambda, what: &str, check: impl Fn(&LocalLambda) -> bool) {
+    let until = Instant::now() + DEFAULT_WAIT;
+    while !check(lambda) {
+        assert!(
+            Instant::now() < until,
+            "{what} did not happen: {:?}",
+            lambda.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a reqwest client")
+}
+
+/// `POST /socket/connect`: status and parsed JSON body.
+async fn connect(lambda: &LocalLambda) -> (u16, Value) {
+    let response = within(
+        DEFAULT_WAIT,
+        "POST /socket/connect",
+        http()
+            .post(format!("{}/socket/connect", lambda.url()))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send(),
+    )
+    .await
+    .expect("POST /socket/connect");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("the connect body");
+    let json = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, json)
+}
+
+/// Opens a session's SSE stream and reads it until its `connected` frame: the response,
+/// still open, and what was read.
+async fn open_stream(lambda: &LocalLambda) -> (reqwest::Response, String) {
+    let (status, session) = connect(lambda).await;
+    assert_eq!(status, 200, "{session}");
+    let session_id = session["sessionId"].as_str().expect("a sessionId");
+    let mut response = within(
+        DEFAULT_WAIT,
+        "the SSE response head",
+        http()
+            .get(format!(
+                "{}/socket/sse?sessionId={session_id}",
+                lambda.url()
+            ))
+            .send(),
+    )
+    .await
+    .expect("GET /socket/sse");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream",
+        "the prelude's headers"
+    );
+    let mut text = String::new();
+    while !text.contains("\"connected\"") {
+        let chunk = within(DEFAULT_WAIT, "the first SSE frames", response.chunk())
+            .await
+            .expect("a chunk of the stream")
+            .unwrap_or_else(|| panic!("the stream ended before `connected`: {text:?}"));
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    (response, text)
+}
+
+/// Reads the rest of a body: `Ok` if it ended cleanly, `Err` if it was cut.
+async fn read_to_end(response: &mut reqwest::Response, within_: Duration) -> Result<(), String> {
+    within(within_, "the end of the body", async {
+        loop {
+            match response.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("{e:?}")),
+            }
+        }
+    })
+    .await
+}
+
+fn pid_t(pid: u32) -> Pid {
+    Pid::from_raw(i32::try_from(pid).expect("a pid fits in i32"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_answers_json_through_the_function_url() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(options(function, &redis))
+        .await
+        .expect("start");
+    let (status, body) = connect(&lambda).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["sessionId"].is_string(), "{body}");
+
+    // The page, a plain buffered-looking GET through the streaming runtime.
+    let page = http()
+        .get(format!("{}/", lambda.url()))
+        .send()
+        .await
+        .expect("GET /");
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().contains_key("x-amzn-requestid"));
+    let html = page.text().await.expect("the page");
+    assert!(
+        html.contains("<html") || html.contains("<!doctype"),
+        "{html}"
+    );
+
+    let stats = lambda.stats();
+    assert_eq!(stats.invocations, 2, "{stats:?}");
+    assert_eq!(stats.instances_started, 1, "{stats:?}");
+    assert_eq!(stats.max_busy, 1, "{stats:?}");
+    assert!(stats.init_errors.is_empty(), "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_frames_are_relayed_before_the_stream_ends() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(options(function, &redis))
+        .await
+        .expect("start");
+    let (_stream, text) = open_stream(&lambda).await;
+    assert!(
+        text.contains("\"welcome\"") || text.contains("\"connected\""),
+        "{text}"
+    );
+    // The invocation is still running: what arrived was relayed, not buffered to the end.
+    let stats = lambda.stats();
+    assert_eq!(stats.busy_now, 1, "{stats:?}");
+    assert_eq!(lambda.instances()[0].state, InstanceState::Busy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_is_frozen_after_its_response_and_thawed_for_the_next() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(options(function, &redis))
+        .await
+        .expect("start");
+    assert_eq!(connect(&lambda).await.0, 200);
+    let pids = lambda.pids();
+    assert_eq!(pids.len(), 1);
+    let pid = pids[0];
+    wait_state(pid, Some('T'), "frozen after its response").await;
+    assert_eq!(lambda.instances()[0].state, InstanceState::Frozen);
+    assert_eq!(lambda.stats().frozen_now, 1);
+
+    assert_eq!(connect(&lambda).await.0, 200, "the thawed instance answers");
+    assert_eq!(lambda.pids(), vec![pid], "the same instance, reused");
+    wait_state(pid, Some('T'), "frozen again").await;
+    let stats = lambda.stats();
+    assert_eq!(stats.instances_started, 1, "{stats:?}");
+    assert_eq!(stats.invocations, 2, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_freezing_an_idle_instance_waits_awake() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(LambdaOptions {
+        freeze: false,
+        ..options(function, &redis)
+    })
+    .await
+    .expect("start");
+    assert_eq!(connect(&lambda).await.0, 200);
+    wait_until(&lambda, "the instance idle", |l| {
+        l.instances().first().map(|i| i.state) == Some(InstanceState::Idle)
+    })
+    .await;
+    let pid = lambda.pids()[0];
+    assert_ne!(proc_state(pid), Some('T'));
+    assert_eq!(connect(&lambda).await.0, 200);
+    assert_eq!(lambda.pids(), vec![pid]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_requests_start_two_instances() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(options(function, &redis))
+        .await
+        .expect("start");
+    // The stream holds its instance; the connect inside open_stream ran before it, on
+    // the same (then frozen, then thawed) instance.
+    let (_stream, _) = open_stream(&lambda).await;
+    assert_eq!(lambda.stats().instances_started, 1);
+    assert_eq!(connect(&lambda).await.0, 200);
+    let stats = lambda.stats();
+    assert_eq!(stats.instances_started, 2, "{stats:?}");
+    assert_eq!(stats.max_busy, 2, "{stats:?}");
+    assert_eq!(stats.busy_now, 1, "{stats:?}");
+    let pids = lambda.pids();
+    assert_eq!(pids.len(), 2);
+    assert_ne!(pids[0], pids[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invocation_past_its_timeout_is_killed_and_its_stream_cut() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let timeout = Duration::from_secs(3);
+    let lambda = LocalLambda::start(LambdaOptions {
+        timeout,
+        ..options(function, &redis)
+    })
+    .await
+    .expect("start");
+    let (mut stream, _) = open_stream(&lambda).await;
+    let pid = lambda.pids()[0];
+    // chat-lambda ends its streams a margin before the deadline it is told; a function
+    // that hangs does not. Make it hang.
+    kill(pid_t(pid), Signal::SIGSTOP).expect("SIGSTOP the busy instance");
+    let cut = read_to_end(&mut stream, timeout + DEFAULT_WAIT).await;
+    assert!(cut.is_err(), "the body must be cut, not end cleanly");
+    wait_state(pid, None, "killed at its timeout").await;
+    let stats = lambda.stats();
+    assert_eq!(stats.timeouts_killed, 1, "{stats:?}");
+    assert_eq!(stats.live_now, 0, "{stats:?}");
+    assert_eq!(stats.crashed, 0, "{stats:?}");
+
+    assert_eq!(connect(&lambda).await.0, 200, "a new instance serves");
+    assert_eq!(lambda.stats().instances_started, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_dies_mid_stream_cuts_it_and_is_replaced() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(options(function, &redis))
+        .await
+        .expect("start");
+    let (mut stream, _) = open_stream(&lambda).await;
+    let pid = lambda.pids()[0];
+    kill(pid_t(pid), Signal::SIGKILL).expect("SIGKILL the busy instance");
+    let cut = read_to_end(&mut stream, DEFAULT_WAIT).await;
+    assert!(cut.is_err(), "the body must be cut, not end cleanly");
+    wait_until(&lambda, "the death noticed", |l| l.stats().crashed == 1).await;
+    assert!(lambda.pids().is_empty());
+    assert_eq!(connect(&lambda).await.0, 200, "a new instance serves");
+    let stats = lambda.stats();
+    assert_eq!(stats.instances_started, 2, "{stats:?}");
+    assert_eq!(stats.timeouts_killed, 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_url_the_init_error_is_recorded_and_the_client_gets_502() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let lambda = LocalLambda::start(LambdaOptions {
+        env: vec![("RUST_LOG".into(), "off".into())],
+        ..LambdaOptions::new(function)
+    })
+    .await
+    .expect("start");
+    let (status, body) = connect(&lambda).await;
+    assert_eq!(status, 502);
+    assert_eq!(
+        body,
+        serde_json::json!({"message": "Internal Server Error"})
+    );
+    let stats = lambda.stats();
+    assert_eq!(stats.init_errors.len(), 1, "{stats:?}");
+    assert!(stats.init_errors[0].contains("REDIS_URL"), "{stats:?}");
+    assert!(
+        stats.init_errors[0].contains("Runtime.InitError"),
+        "{stats:?}"
+    );
+    assert_eq!(stats.live_now, 0, "the instance is gone: {stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_instances_are_reaped() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(LambdaOptions {
+        idle_reap: Duration::from_millis(300),
+        ..options(function, &redis)
+    })
+    .await
+    .expect("start");
+    assert_eq!(connect(&lambda).await.0, 200);
+    let pid = lambda.pids()[0];
+    wait_until(&lambda, "the idle instance reaped", |l| l.pids().is_empty()).await;
+    wait_state(pid, None, "reaped").await;
+    let stats = lambda.stats();
+    assert_eq!(stats.reaped, 1, "{stats:?}");
+    assert_eq!(stats.crashed, 0, "{stats:?}");
+    assert_eq!(connect(&lambda).await.0, 200, "a cold start serves again");
+    assert_eq!(lambda.stats().instances_started, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_6_mb_is_refused_without_an_invocation() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let lambda = LocalLambda::start(LambdaOptions::new(function))
+        .await
+        .expect("start");
+    let response = http()
+        .post(format!("{}/socket/connect", lambda.url()))
+        .body(vec![b'a'; 6 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .expect("the answer");
+    assert_eq!(response.status(), 413);
+    assert_eq!(lambda.stats().instances_started, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_kills_every_instance() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let lambda = LocalLambda::start(options(function, &redis))
+        .await
+        .expect("start");
+    let (_stream, _) = open_stream(&lambda).await;
+    assert_eq!(connect(&lambda).await.0, 200);
+    let pids = lambda.pids();
+    assert_eq!(pids.len(), 2, "one busy, one frozen");
+    drop(lambda);
+    for pid in pids {
+        wait_state(pid, None, "killed on drop").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_its_url_serves_and_exits_0_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_local-lambda"))
+        .env("LOCAL_LAMBDA_FUNCTION", &function)
+        .env("REDIS_URL", redis.url())
+        .env("RUST_LOG", "warn")
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start local-lambda");
+    let stdout = child.stdout.take().expect("its stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = within(DEFAULT_WAIT, "the listening line", line)
+        .await
+        .expect("the reader")
+        .expect("a line");
+    let url = line
+        .trim()
+        .strip_prefix("socket-serve chat listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let answer = http()
+        .post(format!("{url}/socket/connect"))
+        .body("{}")
+        .send()
+        .await
+        .expect("POST /socket/connect");
+    assert_eq!(answer.status(), 200);
+    let instances = children_of(child.id());
+    assert_eq!(instances.len(), 1, "one instance: {instances:?}");
+
+    let own = i32::try_from(child.id()).expect("a pid");
+    kill(Pid::from_raw(own), Signal::SIGTERM).expect("SIGTERM");
+    let status = within(
+        DEFAULT_WAIT,
+        "local-lambda to exit",
+        tokio::task::spawn_blocking(move || child.wait()),
+    )
+    .await
+    .expect("the waiter")
+    .expect("its exit status");
+    assert!(status.success(), "{status}");
+    for pid in instances {
+        wait_state(pid, None, "killed at SIGTERM").await;
+    }
+}
+
+/// The processes whose parent is `parent`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            // After the name: state, then the parent's pid.
+            stat[close + 1..].split_whitespace().nth(1) == Some(&parent.to_string())
+        })
+        .collect()
+}
