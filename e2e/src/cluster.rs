@@ -16,6 +16,11 @@ const TERMINATE_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Urls(Arc<RwLock<Vec<String>>>);
 
 impl Urls {
+    /// A fixed list (a serverless front that spreads requests over instances by itself).
+    pub fn fixed(urls: Vec<String>) -> Urls {
+        Urls(Arc::new(RwLock::new(urls)))
+    }
+
     /// A live instance at random (`None` while there is none).
     pub fn pick(&self) -> Option<String> {
         let urls = self.0.read().unwrap_or_else(|e| e.into_inner());

@@ -42,6 +42,8 @@ pub struct LoadOptions {
     pub rooms: usize,
     /// Cut each stream after a random time in this range, and resume it.
     pub cut_streams: Option<(Duration, Duration)>,
+    /// A pause after each send of each user, to spread a run over time (zero: flat out).
+    pub pace: Duration,
 }
 
 /// What a run found.
@@ -196,7 +198,7 @@ pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = (
     let senders = users.iter().map(|user| {
         let (apis, errors) = (apis.clone(), errors.clone());
         let (index, room, sid) = (user.index, user.room.clone(), user.session_id.clone());
-        let messages = options.messages;
+        let (messages, pace) = (options.messages, options.pace);
         async move {
             for n in 0..messages {
                 let (event, data) = match kind_of(n) {
@@ -212,6 +214,9 @@ pub async fn run(urls: Urls, options: LoadOptions, chaos: impl Future<Output = (
                     requires_ack: None,
                 };
                 send(&apis, &message, &errors).await;
+                if !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                }
             }
         }
     });

@@ -12,6 +12,7 @@ fn options() -> LoadOptions {
         messages: 500,
         rooms: 4,
         cut_streams: None,
+        pace: Duration::ZERO,
     }
 }
 

@@ -149,6 +149,19 @@ impl Deadline {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseStreaming;
 
+/// Request extension: the process may have been frozen right before this request (a
+/// serverless invocation: Lambda freezes an instance between invocations, and its
+/// connections may die meanwhile). The store checks its connections before the request
+/// uses them ([`Store::refresh`](crate::store::Store::refresh)). Inserted by
+/// [`lambda::run`](crate::lambda).
+///
+/// ```
+/// let mut request = http::Request::post("/socket/message").body(()).unwrap();
+/// request.extensions_mut().insert(socket_serve::platform::AfterFreeze);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterFreeze;
+
 #[cfg(test)]
 mod tests {
     use super::*;

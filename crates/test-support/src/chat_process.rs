@@ -41,7 +41,13 @@ impl ChatProcess {
     /// Starts the binary with `HOST=127.0.0.1`, `PORT=0`, `RUST_LOG=warn` and `env`, and
     /// waits (20 s at most) for `socket-serve chat listening on http://HOST:PORT`.
     pub fn spawn(env: &[(&str, &str)]) -> ChatProcess {
-        let binary = chat_binary();
+        Self::spawn_binary(&chat_binary(), env)
+    }
+
+    /// [`ChatProcess::spawn`] for another binary that serves the chat app and prints the
+    /// same listening line (`chat-vercel`, `local-lambda`; see [`built_binary`]).
+    pub fn spawn_binary(binary: &Path, env: &[(&str, &str)]) -> ChatProcess {
+        let binary = binary.to_owned();
         let mut command = Command::new(&binary);
         command
             .env("HOST", "127.0.0.1")
@@ -111,13 +117,24 @@ impl Drop for ChatProcess {
     }
 }
 
-/// `SOCKET_SERVE_CHAT_BIN` if set, else `target/debug/chat` of this workspace (or of
-/// `CARGO_TARGET_DIR`), checked to exist and
-/// to be newer than the sources compiled into it.
+/// `SOCKET_SERVE_CHAT_BIN` if set, else the chat binary of this workspace (see
+/// [`built_binary`]).
 fn chat_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("SOCKET_SERVE_CHAT_BIN") {
         return PathBuf::from(path);
     }
+    built_binary("chat", &["examples/chat/src", "examples/chat/static"])
+}
+
+/// `target/debug/<name>` of this workspace (or of `CARGO_TARGET_DIR`), checked to exist
+/// and to be newer than the library's sources and `sources` (directories relative to the
+/// workspace), so a test never runs stale code. Panics with the `cargo build` to run.
+///
+/// ```no_run
+/// let function = socket_serve_test_support::built_binary("chat-lambda", &["examples/chat-lambda/src"]);
+/// # let _ = function;
+/// ```
+pub fn built_binary(name: &str, sources: &[&str]) -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir
         .parent()
@@ -133,27 +150,27 @@ fn chat_binary() -> PathBuf {
             }
         })
         .unwrap_or_else(|| workspace.join("target"));
-    let binary = target.join("debug").join("chat");
+    let binary = target.join("debug").join(name);
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| {
             panic!(
-                "{} not found ({e}): run `cargo build -p chat` before the tests",
+                "{} not found ({e}): run `cargo build --bin {name}` before the tests",
                 binary.display()
             )
         });
-    let sources = [
+    let library = [
         "examples/chat/src",
         "examples/chat/static",
         "crates/socket-serve/src",
         "crates/protocol/src",
         "clients/js/src",
     ];
-    for dir in sources {
+    for dir in library.iter().chain(sources) {
         if let Some((path, modified)) = newest_file(&workspace.join(dir)) {
             assert!(
                 modified <= built,
-                "{} is older than {}: run `cargo build -p chat` before the tests",
+                "{} is older than {}: run `cargo build --bin {name}` before the tests",
                 binary.display(),
                 path.display()
             );

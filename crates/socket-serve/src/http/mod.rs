@@ -19,7 +19,7 @@ pub use service::SocketServeService;
 
 use crate::engine::{lifecycle, Engine, MessageInput};
 use crate::error::Error;
-use crate::platform::{Deadline, ResponseStreaming};
+use crate::platform::{AfterFreeze, Deadline, ResponseStreaming};
 use crate::transport::{self, Until};
 use error::{error_response, json_response, raw_json_response, simple_error};
 
@@ -106,6 +106,9 @@ pub(crate) async fn handle(
             res.headers_mut().insert(header::ALLOW, value);
         }
         return res;
+    }
+    if req.extensions().get::<AfterFreeze>().is_some() {
+        engine.store.refresh().await;
     }
     let result = match endpoint {
         Endpoint::Connect => connect(&engine, req).await,

@@ -9,7 +9,7 @@
 //! `sse_unsupported` at once, and the clients fall back to long-polling.
 //!
 //! Lambda freezes the process as soon as a response ends and may thaw it minutes later;
-//! the first request after a pause checks the store's connections first (see
+//! every invocation checks the store's connections first (see
 //! [`Store::refresh`](crate::store::Store::refresh)), so connections that died while
 //! frozen are replaced before they are used.
 //!
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 use lambda_http::RequestExt;
 use tower::ServiceExt;
 
-use crate::platform::{Deadline, ResponseStreaming};
+use crate::platform::{AfterFreeze, Deadline, ResponseStreaming};
 
 /// The error type of the Lambda runtime.
 pub type LambdaError = lambda_http::Error;
@@ -70,6 +70,7 @@ pub fn mark<B>(request: &mut http::Request<B>) {
         request.extensions_mut().insert(Deadline(deadline));
     }
     request.extensions_mut().insert(ResponseStreaming);
+    request.extensions_mut().insert(AfterFreeze);
 }
 
 /// An invocation deadline (wall clock) as an instant on this process's clock.

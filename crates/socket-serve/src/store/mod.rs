@@ -255,6 +255,12 @@ pub trait Store: Send + Sync + 'static {
     /// appends are sure to reach it.
     async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()>;
 
+    /// The process may have been frozen since the last call (a serverless instance between
+    /// invocations): check the connections now and replace dead ones, so the next call
+    /// does not fail on a connection that died meanwhile. The default does nothing (a
+    /// store without connections).
+    async fn refresh(&self) {}
+
     /// Announces the current position to every subscription of this process, in order with
     /// the appends before it ([`Live::Tick`]): streams use it to move idle clients' cursors.
     async fn tick(&self) -> StoreResult<()>;

@@ -632,6 +632,17 @@ impl Store for RedisStore {
             .await
     }
 
+    async fn refresh(&self) {
+        if let Some(connection) = self.inner.connection.get() {
+            let connection = connection.clone();
+            self.inner.last_used_ms.store(
+                self.inner.epoch.elapsed().as_millis() as u64,
+                std::sync::atomic::Ordering::Release,
+            );
+            self.recheck(&connection).await;
+        }
+    }
+
     async fn tick(&self) -> StoreResult<()> {
         self.inner.feed.check_health().await;
         self.inner.feed.unsubscribe_idle().await;
