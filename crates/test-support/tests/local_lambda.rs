@@ -98,11 +98,15 @@ fn http() -> reqwest::Client {
 
 /// `POST /socket/connect`: status and parsed JSON body.
 async fn connect(lambda: &LocalLambda) -> (u16, Value) {
+    connect_to(lambda.url()).await
+}
+
+async fn connect_to(url: String) -> (u16, Value) {
     let response = within(
         DEFAULT_WAIT,
         "POST /socket/connect",
         http()
-            .post(format!("{}/socket/connect", lambda.url()))
+            .post(format!("{url}/socket/connect"))
             .header("content-type", "application/json")
             .body("{}")
             .send(),
@@ -292,6 +296,187 @@ async fn overlapping_requests_start_two_instances() {
     let pids = lambda.pids();
     assert_eq!(pids.len(), 2);
     assert_ne!(pids[0], pids[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_instance_cap_a_request_waits_for_an_instance_to_free_up() {
+    let Some(function) = chat_lambda() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let timeout = Duration::from_secs(3);
+    let lambda = LocalLambda::start(LambdaOptions {
+        timeout,
+        max_instances: 1,
+        ..options(function, &redis)
+    })
+    .await
+    .expect("start");
+    let (mut stream, _) = open_stream(&lambda).await;
+    let waiter = tokio::spawn(connect_to(lambda.url()));
+    wait_until(&lambda, "a request waiting at the cap", |l| {
+        l.stats().waiting_now == 1
+    })
+    .await;
+    assert_eq!(lambda.stats().instances_started, 1);
+    // chat-lambda ends its stream a margin before the deadline; then the waiting request
+    // gets the instance.
+    let end = read_to_end(&mut stream, timeout + DEFAULT_WAIT).await;
+    assert!(
+        end.is_ok(),
+        "the stream ends cleanly before its deadline: {end:?}"
+    );
+    let (status, body) = within(DEFAULT_WAIT, "the waiting request", waiter)
+        .await
+        .expect("the waiting task");
+    assert_eq!(status, 200, "{body}");
+    let stats = lambda.stats();
+    assert_eq!(stats.instances_started, 1, "{stats:?}");
+    assert_eq!(stats.max_busy, 1, "{stats:?}");
+    assert_eq!(stats.waiting_now, 0, "{stats:?}");
+    assert_eq!(stats.timeouts_killed, 0, "{stats:?}");
+}
+
+/// `name` on `PATH`, if there.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+/// A custom runtime in sh + curl: answers `/fail` through `/invocation/{id}/error`, every
+/// other invocation with a buffered response; keeps each event and its `/next` headers in
+/// `$WORK`.
+const SH_RUNTIME: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+n=0
+while :; do
+  n=$((n+1))
+  curl -sS -f -D "$WORK/headers-$n" -o "$WORK/event-$n" "$api/invocation/next" || exit 1
+  id=$(sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: *//p' "$WORK/headers-$n" | tr -d '\r')
+  if grep -q '"rawPath":"/fail"' "$WORK/event-$n"; then
+    curl -sS -f -o /dev/null -X POST -d '{"errorType":"Boom","errorMessage":"failed on purpose"}'       "$api/invocation/$id/error" || exit 1
+  else
+    curl -sS -f -o /dev/null -X POST       -d '{"statusCode":201,"headers":{"x-kind":"buffered"},"cookies":["a=1; Path=/","b=2"],"body":"aGk=","isBase64Encoded":true}'       "$api/invocation/$id/response" || exit 1
+  fi
+done
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_runtime_sees_a_function_url_event_and_answers_buffered_or_with_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    if which("curl").is_none() || !Path::new("/bin/sh").is_file() {
+        eprintln!("SKIPPED: the sh + curl runtime needs /bin/sh and curl");
+        return;
+    }
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let script = work.path().join("bootstrap");
+    std::fs::write(&script, SH_RUNTIME).expect("write the runtime");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let timeout = Duration::from_secs(7);
+    let lambda = LocalLambda::start(LambdaOptions {
+        env: vec![("WORK".into(), work.path().display().to_string())],
+        timeout,
+        ..LambdaOptions::new(&script)
+    })
+    .await
+    .expect("start");
+
+    let response = http()
+        .post(format!("{}/echo?x=1&x=2&y=%20z", lambda.url()))
+        .header("Cookie", "c=1; d=2")
+        .header("X-Many", "1")
+        .header("X-Many", "2")
+        .header("User-Agent", "local-lambda-test")
+        .body(vec![0xff, 0x00, 0x01])
+        .send()
+        .await
+        .expect("POST /echo");
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["x-kind"], "buffered");
+    let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2"]);
+    assert_eq!(response.bytes().await.expect("the body"), "hi");
+
+    let event: Value = serde_json::from_slice(
+        &std::fs::read(work.path().join("event-1")).expect("the first event"),
+    )
+    .expect("the event is JSON");
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "$default");
+    assert_eq!(event["rawPath"], "/echo");
+    assert_eq!(event["rawQueryString"], "x=1&x=2&y=%20z");
+    assert_eq!(
+        event["queryStringParameters"],
+        serde_json::json!({"x": "1,2", "y": " z"})
+    );
+    assert_eq!(event["cookies"], serde_json::json!(["c=1", "d=2"]));
+    assert_eq!(event["headers"]["x-many"], "1,2");
+    assert!(event["headers"].get("cookie").is_none(), "{event}");
+    assert_eq!(event["body"], "/wAB");
+    assert_eq!(event["isBase64Encoded"], true);
+    let context = &event["requestContext"];
+    assert_eq!(context["http"]["method"], "POST");
+    assert_eq!(context["http"]["path"], "/echo");
+    assert_eq!(context["http"]["protocol"], "HTTP/1.1");
+    assert_eq!(context["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(context["http"]["userAgent"], "local-lambda-test");
+    assert_eq!(context["stage"], "$default");
+    assert!(context["timeEpoch"].is_i64(), "{event}");
+    assert!(context["requestId"].is_string(), "{event}");
+
+    let headers = std::fs::read_to_string(work.path().join("headers-1")).expect("headers");
+    let header = |name: &str| {
+        headers
+            .lines()
+            .find_map(|line| {
+                let (n, v) = line.split_once(':')?;
+                n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {headers}"))
+    };
+    assert_eq!(
+        header("lambda-runtime-aws-request-id"),
+        context["requestId"]
+    );
+    assert!(header("lambda-runtime-invoked-function-arn").ends_with(":function:bootstrap"));
+    assert!(header("lambda-runtime-trace-id").starts_with("Root=1-"));
+    let deadline: u128 = header("lambda-runtime-deadline-ms")
+        .parse()
+        .expect("epoch ms");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    assert!(
+        deadline > now && deadline <= now + timeout.as_millis(),
+        "deadline {deadline}, now {now}"
+    );
+
+    let pid = lambda.pids()[0];
+    wait_state(pid, Some('T'), "frozen after a buffered response").await;
+
+    let failed = http()
+        .get(format!("{}/fail", lambda.url()))
+        .send()
+        .await
+        .expect("GET /fail");
+    assert_eq!(failed.status(), 502);
+    assert_eq!(
+        failed.text().await.expect("the body"),
+        r#"{"message":"Internal Server Error"}"#
+    );
+    let again = http()
+        .get(format!("{}/ok", lambda.url()))
+        .send()
+        .await
+        .expect("GET /ok");
+    assert_eq!(again.status(), 201, "the instance lives on after /error");
+    assert_eq!(lambda.pids(), vec![pid]);
+    let stats = lambda.stats();
+    assert_eq!(stats.function_errors, 1, "{stats:?}");
+    assert_eq!(stats.instances_started, 1, "{stats:?}");
+    assert_eq!(stats.invocations, 3, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,9 @@ pub(crate) struct RequestParts<'a> {
     pub headers: &'a http::HeaderMap,
     pub body: &'a [u8],
     pub peer: SocketAddr,
+    /// The port the front listens on (`x-forwarded-port`).
+    pub front_port: u16,
+    pub trace_id: &'a str,
     pub request_id: &'a str,
     pub api_id: &'a str,
     pub now: SystemTime,
@@ -29,7 +32,9 @@ pub(crate) struct RequestParts<'a> {
 
 /// The payload format 2.0 event for `request`, as a Function URL builds it: header names in
 /// lower case, repeated headers joined with commas, cookies moved out of the headers into
-/// `cookies`, the body base64-encoded unless it is UTF-8 text.
+/// `cookies`, the `x-forwarded-*` and `x-amzn-trace-id` headers added, the body
+/// base64-encoded unless it is UTF-8 text. `x-forwarded-proto` says `http`, which the
+/// local front speaks (a real Function URL says `https`).
 pub(crate) fn function_url_event(request: &RequestParts<'_>) -> Value {
     let mut headers = Map::new();
     let mut cookies = Vec::new();
@@ -53,6 +58,19 @@ pub(crate) fn function_url_event(request: &RequestParts<'_>) -> Value {
             continue;
         }
         headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
+    }
+    let peer_ip = request.peer.ip().to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(Value::as_str) {
+        Some(earlier) if !earlier.is_empty() => format!("{earlier}, {peer_ip}"),
+        _ => peer_ip.clone(),
+    };
+    for (name, value) in [
+        ("x-forwarded-for", forwarded_for),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-port", request.front_port.to_string()),
+        ("x-amzn-trace-id", request.trace_id.to_owned()),
+    ] {
+        headers.insert(name.to_owned(), Value::String(value));
     }
     let header = |name: &str| {
         headers
@@ -90,7 +108,7 @@ pub(crate) fn function_url_event(request: &RequestParts<'_>) -> Value {
                 "method": request.method,
                 "path": request.path,
                 "protocol": protocol(request.version),
-                "sourceIp": request.peer.ip().to_string(),
+                "sourceIp": peer_ip,
                 "userAgent": user_agent,
             },
             "requestId": request.request_id,
@@ -314,12 +332,16 @@ mod tests {
             headers: &headers,
             body: &[0xff, 0x00],
             peer: "127.0.0.1:5000".parse().unwrap(),
+            front_port: 9,
+            trace_id: "Root=1-0-0",
             request_id: "id",
             api_id: "api",
             now: UNIX_EPOCH,
         });
         assert_eq!(event["version"], "2.0");
         assert_eq!(event["headers"]["x-many"], "1,2");
+        assert_eq!(event["headers"]["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(event["headers"]["x-forwarded-port"], "9");
         assert!(event["headers"].get("cookie").is_none());
         assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
         assert_eq!(event["queryStringParameters"]["x"], "1");

@@ -2,6 +2,7 @@
 //! function's answer becomes the HTTP response (streamed ones relayed as they come).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -37,6 +38,7 @@ pub(crate) async fn handle(
 
     let request_id = event::request_id();
     let now = SystemTime::now();
+    let trace_id = event::trace_id(now);
     let event = event::function_url_event(&RequestParts {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -45,6 +47,8 @@ pub(crate) async fn handle(
         headers: &parts.headers,
         body: &body,
         peer,
+        front_port: shared.front_addr.port(),
+        trace_id: &trace_id,
         request_id: &request_id,
         api_id: &shared.api_id,
         now,
@@ -59,12 +63,13 @@ pub(crate) async fn handle(
     let mut invocation = Invocation {
         delivery: Delivery {
             request_id: request_id.clone(),
-            trace_id: event::trace_id(now),
+            trace_id,
             event,
             deadline_ms: 0,
         },
         reply: reply_tx,
     };
+    let mut waiting = None;
     loop {
         let freed = shared.capacity.notified();
         tokio::pin!(freed);
@@ -75,10 +80,12 @@ pub(crate) async fn handle(
             // At the cap: wait for an instance to free up (see `LambdaOptions::max_instances`).
             Assign::Full(back) => {
                 invocation = back;
+                waiting.get_or_insert_with(|| Waiting::new(&shared.waiting));
                 freed.await;
             }
         }
     }
+    drop(waiting);
 
     let mut response = match reply_rx.await {
         Ok(response) => response,
@@ -89,6 +96,22 @@ pub(crate) async fn handle(
         response.headers_mut().insert("x-amzn-requestid", value);
     }
     response
+}
+
+/// Counts a request waiting at the instance cap while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Waiting<'a> {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Why a request body was not read.

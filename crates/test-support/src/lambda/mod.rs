@@ -138,9 +138,24 @@ pub struct LambdaStats {
     pub busy_now: usize,
     /// The most instances busy at once so far.
     pub max_busy: usize,
+    /// Requests waiting now for an instance to free up, all
+    /// [`LambdaOptions::max_instances`] being busy.
+    pub waiting_now: usize,
 }
 
 /// What a live instance is doing (see [`LocalLambda::instances`]).
+///
+/// ```no_run
+/// use socket_serve_test_support::InstanceState;
+/// # async fn example(lambda: socket_serve_test_support::LocalLambda) {
+/// let busy = lambda
+///     .instances()
+///     .iter()
+///     .filter(|i| i.state == InstanceState::Busy)
+///     .count();
+/// # let _ = busy;
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceState {
     /// Started, its init phase not over (no `/next` yet).
@@ -255,9 +270,11 @@ impl LocalLambda {
         let shared = Arc::new(Shared {
             function_name,
             api_id: format!("{:032x}", event::random_u128()),
+            front_addr: addr,
             options,
             pool: Mutex::new(Pool::default()),
             capacity: Notify::new(),
+            waiting: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let front = Arc::downgrade(&shared);

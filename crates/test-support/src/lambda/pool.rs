@@ -18,10 +18,14 @@ pub(crate) struct Shared {
     pub function_name: String,
     /// The Function URL's id (`requestContext.apiId`).
     pub api_id: String,
+    /// Where the front listens.
+    pub front_addr: std::net::SocketAddr,
     pub pool: Mutex<Pool>,
     /// Signalled whenever an instance becomes free or goes away, for requests waiting at
     /// the instance cap.
     pub capacity: Notify,
+    /// Requests waiting at the cap now.
+    pub waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// The instances.
@@ -331,6 +335,7 @@ impl Shared {
             idle_now: pool.idle.len(),
             busy_now: pool.busy(),
             max_busy: c.max_busy,
+            waiting_now: self.waiting.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
