@@ -5,7 +5,9 @@
 //!     target/debug/local-lambda
 //! ```
 //!
-//! - `LOCAL_LAMBDA_FUNCTION`: the function's executable (required).
+//! - `LOCAL_LAMBDA_FUNCTION`: the function's executable (required). A relative path that
+//!   names no file from the working directory is looked up next to `local-lambda` itself
+//!   (so `chat-lambda` finds `target/debug/chat-lambda` from anywhere).
 //! - `LOCAL_LAMBDA_TIMEOUT_MS`: the function's timeout (default 20000).
 //! - `LOCAL_LAMBDA_FREEZE`: `1` (default) freezes instances between invocations, `0` not.
 //! - `LOCAL_LAMBDA_IDLE_REAP_MS`: kill instances idle this long (default 60000).
@@ -21,6 +23,7 @@
 //! this instead. SIGTERM or SIGINT kill every instance and exit 0.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -127,7 +130,7 @@ fn options_from_env() -> Result<(LambdaOptions, SocketAddr), String> {
         })
         .collect();
     let options = LambdaOptions {
-        function: function.into(),
+        function: locate(PathBuf::from(function)),
         env,
         timeout: ms("LOCAL_LAMBDA_TIMEOUT_MS", 20_000)?,
         freeze,
@@ -135,4 +138,19 @@ fn options_from_env() -> Result<(LambdaOptions, SocketAddr), String> {
         max_instances,
     };
     Ok((options, SocketAddr::new(host, port)))
+}
+
+/// `function` as given if it names a file; a relative one that does not, next to this
+/// executable if there; absolute either way when possible.
+fn locate(function: PathBuf) -> PathBuf {
+    let found = if function.is_file() || function.is_absolute() {
+        function.clone()
+    } else {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(function.file_name()?)))
+            .filter(|sibling| sibling.is_file())
+            .unwrap_or_else(|| function.clone())
+    };
+    std::path::absolute(&found).unwrap_or(found)
 }
