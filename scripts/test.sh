@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, then runs the Rust
-# tests (unit, doc and integration: real HTTP on loopback, real redis-server processes)
-# and the JavaScript client's tests (Node, and headless Chromium).
+# tests (unit, doc and integration: real HTTP on loopback, real redis-server processes,
+# the chat app inside a local AWS Lambda and as a Vercel function process) and the
+# JavaScript client's tests (Node, and headless Chromium), the latter also against the
+# serverless entry points.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
-# Tests that run the chat example as a process (as the README does) need its binary.
-cargo build -p chat
+# Tests that run binaries as processes (as the README and the platforms do) need them:
+# the chat example, its Lambda function and Vercel function, the local Lambda, the CLI.
+cargo build -p chat -p chat-lambda -p chat-vercel -p socket-serve-cli
+cargo build -p socket-serve-test-support --bin local-lambda
 
 # Everything, with the server's behaviour tests on the in-memory store; then the same
 # behaviour tests again on Redis (the store conformance suite: one suite, both stores).
@@ -19,6 +23,26 @@ else
   cargo test --workspace --no-fail-fast --lib --bins --tests
   SOCKET_SERVE_TEST_STORE=redis cargo test -p socket-serve --tests --no-fail-fast
 fi
-cargo test --workspace --doc
+cargo test --workspace --doc --all-features
 
-(cd clients/js && SOCKET_SERVE_CHAT_BIN="$PWD/../../target/debug/chat" npm test)
+target="$PWD/target/debug"
+(cd clients/js && SOCKET_SERVE_CHAT_BIN="$target/chat" npm test)
+
+# The JS client's integration tests again, against the serverless entry points on one
+# Redis: chat-lambda under the local Lambda (one invocation per instance, frozen between
+# invocations, a 20 s timeout), then chat-vercel as its own process.
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export REDIS_URL="redis://127.0.0.1:$redis_port"
+serverless_tests=(test/resume.test.js test/compat.test.js test/client.test.js test/polling.test.js)
+echo "JS client suite against chat-lambda in the local Lambda"
+(cd clients/js && SOCKET_SERVE_CHAT_BIN="$target/local-lambda" LOCAL_LAMBDA_FUNCTION="$target/chat-lambda" \
+  LOCAL_LAMBDA_TIMEOUT_MS=20000 LOCAL_LAMBDA_FREEZE=1 node --test "${serverless_tests[@]}")
+echo "JS client suite against chat-vercel"
+(cd clients/js && SOCKET_SERVE_CHAT_BIN="$target/chat-vercel" node --test "${serverless_tests[@]}")

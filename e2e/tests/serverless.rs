@@ -61,6 +61,7 @@ async fn twenty_clients_for_three_minutes_through_the_local_lambda_lose_nothing(
     let report = load::run(Urls::fixed(vec![api(&lambda)]), options, async {}).await;
     report.assert_exact();
     let stats = lambda.stats();
+    eprintln!("{report:#?}\n{stats:#?}");
     no_timeouts(&stats);
     assert!(
         stats.instances_started > 20,

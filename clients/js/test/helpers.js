@@ -26,6 +26,16 @@ if (NO_SERVER && process.env.SOCKET_SERVE_CHAT_BIN) throw new Error(NO_SERVER);
 /** Options of `test()` for tests that need the server. */
 export const needsServer = NO_SERVER ? { skip: NO_SERVER } : {};
 
+/**
+ * The server under test keeps its state in Redis when REDIS_URL is set in this process's
+ * environment (the suite run against a serverless target: `local-lambda` or `chat-vercel`,
+ * which need a store shared by their instances). Tests of the memory store skip then.
+ */
+export const SHARED_STORE = Boolean(process.env.REDIS_URL);
+
+/** Options of `test()` for tests that need the server on its in-memory store. */
+export const needsMemoryStore = NO_SERVER ? { skip: NO_SERVER } : SHARED_STORE ? { skip: "the server under test runs on Redis (REDIS_URL is set)" } : {};
+
 const children = new Set();
 process.on("exit", () => {
   for (const c of children) {
@@ -85,7 +95,8 @@ async function stopChild(child, signal = "SIGTERM", graceMs = 5000) {
 export async function startChat({ env = {}, port = 0 } = {}) {
   if (NO_SERVER) throw new Error(NO_SERVER);
   const child = spawn(CHAT_BIN, [], {
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    // One key prefix per test file: the files run at once and may share one Redis.
+    env: { ...process.env, SOCKET_SERVE_KEY_PREFIX: `js${process.pid}`, RUST_LOG: process.env.RUST_LOG || "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "../src/index.js";
-import { startChat, startRedis, needsServer, NO_SERVER, REDIS_BIN, next, record, roundTrip, connected } from "./helpers.js";
+import { startChat, startRedis, needsServer, needsMemoryStore, NO_SERVER, REDIS_BIN, next, record, roundTrip, connected } from "./helpers.js";
 
 const LIFECYCLE = ["connect", "disconnect", "reconnecting", "reconnect", "connect_error"];
 const FAST = { reconnectionDelay: 50, reconnectionDelayMax: 300 };
@@ -111,7 +111,7 @@ test("a dropped connection with the server up: resumes the same session from its
   assert.equal(receiver.sessionId, sid);
 });
 
-test("memory store, server restarted: disconnect 'session lost', then a new session (recovered false); queued emits go there", needsServer, async (t) => {
+test("memory store, server restarted: disconnect 'session lost', then a new session (recovered false); queued emits go there", needsMemoryStore, async (t) => {
   let server = await startChat();
   const port = server.port;
   const socket = connect(server.base, FAST);
