@@ -1,0 +1,136 @@
+//! Cold start: how long from starting a fresh server until its first `/connect` is
+//! answered, median of 10 (and min, max), for
+//! - the chat binary (axum) on the memory store and on Redis: process spawn to the first
+//!   answered `POST /socket/connect`, connecting as early as the port accepts;
+//! - the Lambda function through the test suite's local Lambda: a request reaching a
+//!   front with no instance, so the front spawns one; to its answer.
+//!
+//! `bash scripts/bench-cold-start.sh` builds the release binaries and runs this. Not a
+//! test: it asserts nothing and prints one JSON line per case, then a markdown table.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use socket_serve_test_support::{LambdaOptions, LocalLambda, RedisServer};
+
+const RUNS: usize = 10;
+
+fn release_binary(name: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ sits in the workspace")
+        .to_owned();
+    let path = workspace.join("target/release").join(name);
+    assert!(
+        path.exists(),
+        "{} not found: cargo build --release -p {name}",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Posts `/connect` until it is answered 200; the time from `t0`.
+async fn first_connect(http: &reqwest::Client, url: &str, t0: Instant) -> Duration {
+    let give_up = t0 + Duration::from_secs(30);
+    loop {
+        if let Ok(res) = http.post(url).body("{}").send().await {
+            if res.status().is_success() {
+                return t0.elapsed();
+            }
+        }
+        assert!(Instant::now() < give_up, "no answer from {url} within 30 s");
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn axum_once(http: &reqwest::Client, redis: Option<&RedisServer>) -> Duration {
+    let port = free_port();
+    let mut command = Command::new(release_binary("chat"));
+    command
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "error")
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(redis) = redis {
+        command.env("REDIS_URL", redis.url());
+    }
+    let t0 = Instant::now();
+    let _child = Killed(command.spawn().expect("start chat"));
+    first_connect(http, &format!("http://127.0.0.1:{port}/socket/connect"), t0).await
+}
+
+async fn lambda_once(http: &reqwest::Client, redis: &RedisServer) -> Duration {
+    let options = LambdaOptions {
+        env: vec![
+            ("REDIS_URL".into(), redis.url()),
+            ("RUST_LOG".into(), "error".into()),
+        ],
+        ..LambdaOptions::new(release_binary("chat-lambda"))
+    };
+    let lambda = LocalLambda::start(options).await.expect("a local Lambda");
+    let url = format!("{}/socket/connect", lambda.url());
+    let t0 = Instant::now();
+    let took = first_connect(http, &url, t0).await;
+    assert_eq!(lambda.stats().instances_started, 1);
+    lambda.shutdown().await;
+    took
+}
+
+fn report(case: &str, mut times: Vec<Duration>) -> (String, f64, f64, f64) {
+    times.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    let median = (ms(&times[RUNS / 2 - 1]) + ms(&times[RUNS / 2])) / 2.0;
+    let (min, max) = (ms(&times[0]), ms(&times[RUNS - 1]));
+    let line = serde_json::json!({
+        "scenario": "cold_start", "case": case, "runs": RUNS,
+        "median_ms": median, "min_ms": min, "max_ms": max,
+    });
+    println!("{line}");
+    (case.to_owned(), median, min, max)
+}
+
+#[tokio::main]
+async fn main() {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let redis = RedisServer::start();
+    let mut rows = Vec::new();
+    let mut memory = Vec::new();
+    let mut on_redis = Vec::new();
+    let mut lambda = Vec::new();
+    for _ in 0..RUNS {
+        memory.push(axum_once(&http, None).await);
+        on_redis.push(axum_once(&http, Some(&redis)).await);
+        lambda.push(lambda_once(&http, &redis).await);
+    }
+    rows.push(report("axum chat, memory store", memory));
+    rows.push(report("axum chat, Redis", on_redis));
+    rows.push(report("chat-lambda via the local Lambda, Redis", lambda));
+    println!("\n| cold start (spawn to first /connect answered) | median ms | min ms | max ms |");
+    println!("|---|---|---|---|");
+    for (case, median, min, max) in rows {
+        println!("| {case} | {median:.1} | {min:.1} | {max:.1} |");
+    }
+}
