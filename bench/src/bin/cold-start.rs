@@ -79,7 +79,9 @@ async fn axum_once(http: &reqwest::Client, redis: Option<&RedisServer>) -> Durat
     first_connect(http, &format!("http://127.0.0.1:{port}/socket/connect"), t0).await
 }
 
-async fn lambda_once(http: &reqwest::Client, redis: &RedisServer) -> Duration {
+/// A cold invocation (the front spawns the instance), then a warm one (the same instance,
+/// thawed): their difference is what starting an instance costs.
+async fn lambda_once(http: &reqwest::Client, redis: &RedisServer) -> (Duration, Duration) {
     let options = LambdaOptions {
         env: vec![
             ("REDIS_URL".into(), redis.url()),
@@ -90,10 +92,11 @@ async fn lambda_once(http: &reqwest::Client, redis: &RedisServer) -> Duration {
     let lambda = LocalLambda::start(options).await.expect("a local Lambda");
     let url = format!("{}/socket/connect", lambda.url());
     let t0 = Instant::now();
-    let took = first_connect(http, &url, t0).await;
+    let cold = first_connect(http, &url, t0).await;
+    let warm = first_connect(http, &url, Instant::now()).await;
     assert_eq!(lambda.stats().instances_started, 1);
     lambda.shutdown().await;
-    took
+    (cold, warm)
 }
 
 fn report(case: &str, mut times: Vec<Duration>) -> (String, f64, f64, f64) {
@@ -120,14 +123,21 @@ async fn main() {
     let mut memory = Vec::new();
     let mut on_redis = Vec::new();
     let mut lambda = Vec::new();
+    let mut lambda_warm = Vec::new();
     for _ in 0..RUNS {
         memory.push(axum_once(&http, None).await);
         on_redis.push(axum_once(&http, Some(&redis)).await);
-        lambda.push(lambda_once(&http, &redis).await);
+        let (cold, warm) = lambda_once(&http, &redis).await;
+        lambda.push(cold);
+        lambda_warm.push(warm);
     }
     rows.push(report("axum chat, memory store", memory));
     rows.push(report("axum chat, Redis", on_redis));
     rows.push(report("chat-lambda via the local Lambda, Redis", lambda));
+    rows.push(report(
+        "(warm: the next /connect on that instance, thawed)",
+        lambda_warm,
+    ));
     println!("\n| cold start (spawn to first /connect answered) | median ms | min ms | max ms |");
     println!("|---|---|---|---|");
     for (case, median, min, max) in rows {

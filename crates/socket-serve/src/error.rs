@@ -140,9 +140,10 @@ impl From<HandlerError> for Error {
 
 /// An app handler's failure: a status, a stable code and a message for the client.
 ///
-/// Any `std::error::Error` converts into one (so `?` works in handlers) as a 500
-/// `handler_error` whose detail is logged but not sent. [`HandlerError::reject`] refuses a
-/// connection or a message with 403.
+/// Anything that converts into a boxed error converts into one, so `?` works in handlers
+/// on `std::error::Error`s, `anyhow::Error`, strings: as a 500 `handler_error` whose
+/// detail is logged but not sent, except socket-serve's own [`Error`], which keeps its
+/// status and code. [`HandlerError::reject`] refuses a connection or a message with 403.
 ///
 /// ```
 /// use socket_serve::HandlerError;
@@ -192,6 +193,27 @@ impl HandlerError {
         HandlerError::new(StatusCode::FORBIDDEN, "rejected", message)
     }
 
+    /// 401 `unauthorized`: the request carries no valid credentials (from
+    /// [`SocketServe::authorize`](crate::SocketServe::authorize), typically).
+    ///
+    /// ```
+    /// # use socket_serve::HandlerError;
+    /// assert_eq!(HandlerError::unauthorized("log in first").status(), 401);
+    /// ```
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        HandlerError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403 `forbidden`: the credentials are valid but do not allow this.
+    ///
+    /// ```
+    /// # use socket_serve::HandlerError;
+    /// assert_eq!(HandlerError::forbidden("admins only").code(), "forbidden");
+    /// ```
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        HandlerError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -213,13 +235,44 @@ impl HandlerError {
     }
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
+/// What a handler returns: `Ok` with its ack (or `()`), or the error the client gets.
+/// Handlers written as `async fn` with this return type need no annotations.
+///
+/// ```
+/// use socket_serve::{Ack, HandlerResult, Socket};
+///
+/// async fn add(_socket: Socket, (a, b): (i64, i64)) -> HandlerResult<Ack<i64>> {
+///     let c: i64 = "1".parse()?; // any error converts
+///     Ok(Ack(a + b + c))
+/// }
+/// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+/// io.on_message("add", add);
+/// ```
+pub type HandlerResult<T = ()> = Result<T, HandlerError>;
+
+/// The boxed error every handler error type converts into (`anyhow::Error`, any
+/// `std::error::Error`, `String` and `&str` included).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl<E: Into<BoxError>> From<E> for HandlerError {
+    /// socket-serve's own [`Error`] keeps its status and code (a Redis outage inside a
+    /// handler is still a 503 the clients retry, a bad room still a 400 `invalid_room`);
+    /// anything else is a 500 `handler_error` whose detail is logged, not sent.
     fn from(err: E) -> Self {
-        HandlerError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "handler_error".into(),
-            message: "the handler failed".into(),
-            source: Some(Box::new(err)),
+        let err: BoxError = err.into();
+        match err.downcast::<Error>() {
+            Ok(own) => HandlerError {
+                status: own.status(),
+                code: own.code().to_owned(),
+                message: own.public_message(),
+                source: Some(own),
+            },
+            Err(other) => HandlerError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "handler_error".into(),
+                message: "the handler failed".into(),
+                source: Some(other),
+            },
         }
     }
 }

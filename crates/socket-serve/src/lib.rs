@@ -77,7 +77,7 @@ pub use engine::{
     shutdown_signal, Ack, Emitter, HandlerOutput, IntoAck, RoomEmitter, SessionEmitter, Socket,
     SocketServe,
 };
-pub use error::{Error, HandlerError};
+pub use error::{BoxError, Error, HandlerError, HandlerResult};
 pub use http::SocketServeService;
 #[cfg(feature = "lambda")]
 pub use integrations::lambda;
