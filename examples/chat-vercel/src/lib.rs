@@ -26,6 +26,26 @@
 //!   streams end with `retry:` at once (socket-serve's graceful shutdown); the process
 //!   exits when the last response is out, or after `shutdown_grace`.
 //!
+//! ## The same runtime around the bare service
+//! An app whose pages come from elsewhere can serve only the API, from a function at
+//! `api/socket/[[...path]].rs`, with the tower service socket-serve gives for a known base:
+//!
+//! ```no_run
+//! use socket_serve::{Config, SocketServe};
+//! use tower::ServiceBuilder;
+//! use vercel_runtime::axum::VercelLayer;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), vercel_runtime::Error> {
+//!     let io = SocketServe::new(Config::from_env()?)?;
+//!     chat::register(&io);
+//!     let service = ServiceBuilder::new()
+//!         .layer(VercelLayer::new())
+//!         .service(io.service_at("/api/socket"));
+//!     vercel_runtime::run(service).await
+//! }
+//! ```
+//!
 //! ## Running it locally
 //! `vercel_runtime::run` is a plain HTTP/1 server on `127.0.0.1:$VERCEL_DEV_PORT`. Like
 //! the `chat` binary, this one also takes `PORT` (0 picks a free port; see [`port`]) and
