@@ -69,7 +69,10 @@ async fn an_emit_is_one_round_trip_and_a_broadcast_costs_the_same_for_10_or_1000
 
     // Warm up: the first call of a script may cost an EVAL after NOSCRIPT (lazy loading).
     let sid = "0123456789abcdef0123456789abcdef";
-    store.create_session(sid, "p0").await.expect("session");
+    store
+        .create_session(sid, "p0", None)
+        .await
+        .expect("session");
     let direct = || Outgoing {
         log: LogId::Session(sid.to_owned()),
         kind: message("direct"),
@@ -97,7 +100,10 @@ async fn an_emit_is_one_round_trip_and_a_broadcast_costs_the_same_for_10_or_1000
         // Every session has a live subscription, as an open stream would.
         while subscriptions.len() < sessions {
             let sid = format!("{:032x}", subscriptions.len() + 1);
-            store.create_session(&sid, "p").await.expect("session");
+            store
+                .create_session(&sid, "p", None)
+                .await
+                .expect("session");
             let subscription = store.subscribe();
             store
                 .listen(&subscription, &LogId::Session(sid))

@@ -70,6 +70,11 @@ pub struct Config {
     /// [`Platform::Server`]; [`Config::from_env`] detects it, and
     /// [`Config::for_platform`] also applies its time limits.
     pub platform: Platform,
+    /// Refuse client emits of events that have no handler (and no
+    /// [`on_any`](crate::SocketServe::on_any)) with 404 `unknown_event`, instead of
+    /// answering 200 and logging a warning. Default `false` (a 0.6.0 client may emit
+    /// events the server ignores).
+    pub strict_events: bool,
 }
 
 impl Default for Config {
@@ -91,6 +96,7 @@ impl Default for Config {
             sweep_batch: 16,
             shutdown_grace: Duration::from_secs(10),
             platform: Platform::Server,
+            strict_events: false,
         }
     }
 }
@@ -120,6 +126,7 @@ impl Config {
     /// | `SOCKET_SERVE_MAX_BODY_BYTES` | `max_body_size` |
     /// | `SOCKET_SERVE_STORE_TIMEOUT_MS` | `store_timeout` |
     /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
+    /// | `SOCKET_SERVE_STRICT_EVENTS` | `strict_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
     /// | `SOCKET_SERVE_PLATFORM_MAX_DURATION_MS` | the platform's response time limit, if not its default (Vercel's `maxDuration`, your Lambda timeout) |
     ///
@@ -227,6 +234,19 @@ impl Config {
                     value,
                     problem: "expected a whole number above 0",
                 })?;
+        }
+        if let Some(value) = get("SOCKET_SERVE_STRICT_EVENTS") {
+            c.strict_events = match value.trim() {
+                "1" | "true" => true,
+                "0" | "false" | "" => false,
+                _ => {
+                    return Err(ConfigError {
+                        name: "SOCKET_SERVE_STRICT_EVENTS",
+                        value,
+                        problem: "expected 1, true, 0 or false",
+                    })
+                }
+            };
         }
         if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
             c.max_body_size = value.trim().parse().map_err(|_| ConfigError {

@@ -67,6 +67,9 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("configuration error: {0}")]
     Config(String),
+    /// A client emitted an event that has no handler, under `strict_events`.
+    #[error("no handler for event {0:?}")]
+    UnknownEvent(String),
     /// An SSE stream was asked of a host that buffers whole responses (such as AWS Lambda
     /// served by `lambda_http::run`, or Netlify): it would never reach the client.
     #[error("this host buffers responses, so an SSE stream would never arrive: use long-polling (transport=polling), or on AWS Lambda serve through socket_serve::lambda::run behind a Function URL with invoke mode RESPONSE_STREAM")]
@@ -93,6 +96,7 @@ impl Error {
             Error::MessageInProgress(_) => StatusCode::CONFLICT,
             Error::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::SseUnsupported => StatusCode::NOT_IMPLEMENTED,
+            Error::UnknownEvent(_) => StatusCode::NOT_FOUND,
         }
     }
 
@@ -115,6 +119,7 @@ impl Error {
             Error::MessageInProgress(_) => "message_in_progress",
             Error::Config(_) => "internal_error",
             Error::SseUnsupported => "sse_unsupported",
+            Error::UnknownEvent(_) => "unknown_event",
         }
     }
 

@@ -85,7 +85,9 @@ impl Platform {
 
     /// Whether the platform streams a response as it is written, without being told so
     /// per request. Lambda streams only through [`lambda::run`](crate::lambda), which marks
-    /// each request with [`ResponseStreaming`].
+    /// each request with [`ResponseStreaming`]; Netlify never (its front buffers even a
+    /// streamed function, so forcing `SOCKET_SERVE_PLATFORM=netlify` also refuses SSE for
+    /// a Lambda behind a Netlify proxy).
     pub fn streams_responses(self) -> bool {
         matches!(self, Platform::Server | Platform::Vercel)
     }

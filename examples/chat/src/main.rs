@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use socket_serve::{Config, SocketServe};
 use tracing_subscriber::EnvFilter;
@@ -45,18 +44,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let local = listener.local_addr()?;
     // Tests and the benchmark harness read this line to learn the port.
     println!("socket-serve chat listening on http://{local}");
-
-    // A long-running server can sweep on a timer, so vanished clients get on_disconnect
-    // even when no request comes (serverless hosts rely on the per-request sweep).
-    let sweeper = io.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if let Err(err) = sweeper.sweep_expired().await {
-                tracing::debug!(error = %err, "sweep failed");
-            }
-        }
-    });
 
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = io.shutdown_on(async move {

@@ -1,5 +1,6 @@
 //! Turning an emit into a log append: validation, the envelope, and which log.
 
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -27,18 +28,37 @@ pub(crate) fn validate_room(room: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The envelope JSON of an app emit, after checking the event name.
+/// An app emit, ready to append: its envelope JSON, and a hash of everything in it but the
+/// timestamp (what a retried handler's emit is recognized by).
+pub(crate) struct Outbound {
+    pub json: Arc<str>,
+    pub content: u64,
+}
+
+/// The envelope of an app emit, after checking the event name.
 pub(crate) fn envelope<T: Serialize + ?Sized>(
     event: &str,
     data: &T,
     from: Option<&str>,
     room: Option<&str>,
-) -> Result<Arc<str>, Error> {
+) -> Result<Outbound, Error> {
     validate_event_name(event)?;
-    let mut env = Envelope::new(event, serde_json::to_value(data)?, now_ms());
+    let mut env = Envelope::new(event, serde_json::to_value(data)?, 0);
+    env.timestamp = None;
     env.from = from.map(str::to_owned);
     env.room = room.map(str::to_owned);
-    Ok(env.to_json().into())
+    let mut json = env.to_json();
+    // FNV-1a is fixed by its definition: instances of any build agree on it.
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(json.as_bytes());
+    let content = hasher.finish();
+    // The timestamp goes last, outside the hash (an envelope is always a JSON object).
+    json.pop();
+    json.push_str(&format!(",\"timestamp\":{}}}", now_ms()));
+    Ok(Outbound {
+        json: json.into(),
+        content,
+    })
 }
 
 pub(crate) async fn append(
@@ -64,9 +84,9 @@ pub(crate) async fn broadcast<T: Serialize + ?Sized>(
     data: &T,
 ) -> Result<(), Error> {
     let from = sender.map(Socket::id);
-    let json = envelope(event, data, from, None)?;
-    let dedup = sender.and_then(Socket::next_dedup_key);
-    append(engine, LogId::All, json, from, dedup).await
+    let out = envelope(event, data, from, None)?;
+    let dedup = sender.and_then(|s| s.dedup_key(&LogId::All, out.content));
+    append(engine, LogId::All, out.json, from, dedup).await
 }
 
 /// Emits to the members of one room: from [`SocketServe::to`](crate::SocketServe::to) (all
@@ -105,13 +125,13 @@ impl RoomEmitter {
     pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
         validate_room(&self.room)?;
         let from = self.sender.as_ref().map(Socket::id);
-        let json = envelope(event, &data, from, Some(&self.room))?;
+        let out = envelope(event, &data, from, Some(&self.room))?;
+        let log = LogId::Room(self.room.clone());
         let dedup = match &self.sender {
-            Some(sender) => sender.next_dedup_key(),
+            Some(sender) => sender.dedup_key(&log, out.content),
             None => self.dedup.clone(),
         };
-        let log = LogId::Room(self.room.clone());
-        append(&self.engine, log, json, from, dedup).await
+        append(&self.engine, log, out.json, from, dedup).await
     }
 
     /// Public ids of the room's members.

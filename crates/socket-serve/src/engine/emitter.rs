@@ -69,8 +69,8 @@ impl Emitter {
 
     /// Sends `event` to every session.
     pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
-        let json = emit::envelope(event, &data, None, None)?;
-        emit::append(&self.engine, LogId::All, json, None, self.dedup()).await
+        let out = emit::envelope(event, &data, None, None)?;
+        emit::append(&self.engine, LogId::All, out.json, None, self.dedup()).await
     }
 
     /// Sends to the members of `room`.
@@ -138,10 +138,10 @@ impl SessionEmitter {
     /// Sends `event` with `data`; [`Error::UnknownSession`] when no open session has the
     /// public id.
     pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
-        let json = emit::envelope(event, &data, None, None)?;
+        let out = emit::envelope(event, &data, None, None)?;
         let sid = self.engine.store.find_session(&self.public_id).await?;
         let sid = sid.ok_or(Error::UnknownSession)?;
         let log = LogId::Session(sid);
-        emit::append(&self.engine, log, json, None, self.dedup.clone()).await
+        emit::append(&self.engine, log, out.json, None, self.dedup.clone()).await
     }
 }

@@ -20,6 +20,10 @@ pub(crate) type LifecycleHandler =
 pub(crate) type MessageHandler =
     Arc<dyn Fn(Socket, Value) -> BoxFuture<Result<Option<Value>, Error>> + Send + Sync>;
 
+/// The catch-all: gets the event name too.
+pub(crate) type AnyHandler =
+    Arc<dyn Fn(Socket, String, Value) -> BoxFuture<Result<Option<Value>, Error>> + Send + Sync>;
+
 /// A reply to a client's emit (its ack), serialized as the POST answer's `ack`.
 ///
 /// ```
@@ -108,6 +112,22 @@ where
             }
         };
         let fut = f(socket, payload);
+        Box::pin(async move {
+            let reply = fut.await.into_result()?;
+            reply.into_ack()
+        })
+    })
+}
+
+pub(crate) fn any<F, Fut, O, R>(f: F) -> AnyHandler
+where
+    F: Fn(Socket, String, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = O> + Send + 'static,
+    O: HandlerOutput<R> + 'static,
+    R: IntoAck + 'static,
+{
+    Arc::new(move |socket, event, data| {
+        let fut = f(socket, event, data);
         Box::pin(async move {
             let reply = fut.await.into_result()?;
             reply.into_ack()

@@ -11,7 +11,9 @@ use serde_json::Value;
 use socket_serve_protocol::{validate_event_name, ConnectResponse, Envelope, MessageResponse};
 
 use crate::engine::emit::now_ms;
+use crate::engine::handshake::Handshake;
 use crate::engine::ids::{is_session_id, new_public_id, new_session_id};
+use crate::engine::request::RequestInfo;
 use crate::engine::socket::SocketParts;
 use crate::engine::{Engine, Socket};
 use crate::error::Error;
@@ -30,6 +32,7 @@ pub(crate) struct MessageInput {
     pub data: Value,
     pub message_id: Option<String>,
     pub requires_ack: bool,
+    pub request: Option<Arc<RequestInfo>>,
 }
 
 /// Looks a session up by its private id, refreshing it.
@@ -47,12 +50,30 @@ pub(crate) async fn touch(engine: &Engine, sid: &str) -> Result<SessionMeta, Err
 pub(crate) async fn connect(
     engine: &Arc<Engine>,
     auth: Option<Value>,
+    request: Option<Arc<RequestInfo>>,
 ) -> Result<ConnectResponse, Error> {
     maybe_sweep(engine).await;
+    let handlers = engine.handlers();
+    let data = match (&handlers.authorize, &request) {
+        (Some(authorize), Some(request)) => {
+            let handshake = Handshake {
+                request: request.clone(),
+                auth: auth.clone(),
+            };
+            // Refused: nothing is stored.
+            authorize(handshake).await.inspect_err(|err| {
+                tracing::debug!(code = err.code(), reason = %err, "connect refused by authorize")
+            })?
+        }
+        _ => None,
+    };
     let sid = new_session_id();
     let public_id = new_public_id();
-    let start = engine.store.create_session(&sid, &public_id).await?;
-    if let Some(handler) = engine.handlers().connect.clone() {
+    let start = engine
+        .store
+        .create_session(&sid, &public_id, data.as_deref())
+        .await?;
+    if let Some(handler) = handlers.connect.clone() {
         let socket = Socket::new(
             engine.clone(),
             SocketParts {
@@ -61,6 +82,8 @@ pub(crate) async fn connect(
                 auth,
                 message_id: None,
                 disconnect_reason: None,
+                request,
+                data,
             },
         );
         if let Err(err) = handler(socket).await {
@@ -166,30 +189,42 @@ async fn run_handler(
     meta: &SessionMeta,
     input: MessageInput,
 ) -> Result<MessageResponse, Error> {
-    let ack = match engine.handlers().messages.get(&input.event).cloned() {
-        Some(handler) => {
-            let socket = Socket::new(
-                engine.clone(),
-                SocketParts {
-                    sid: input.sid.clone(),
-                    public_id: meta.public_id.clone(),
-                    auth: None,
-                    message_id: input.message_id.clone(),
-                    disconnect_reason: None,
-                },
-            );
-            match handler(socket, input.data).await {
-                Ok(ack) => ack,
-                Err(err @ Error::InvalidPayload { .. }) => return Err(err),
-                Err(err) => {
-                    tracing::error!(event = %input.event, id = %meta.public_id, error = %err, "handler failed");
-                    return Err(err);
-                }
-            }
+    let handlers = engine.handlers();
+    let socket = || {
+        Socket::new(
+            engine.clone(),
+            SocketParts {
+                sid: input.sid.clone(),
+                public_id: meta.public_id.clone(),
+                auth: None,
+                message_id: input.message_id.clone(),
+                disconnect_reason: None,
+                request: input.request.clone(),
+                data: meta.data.clone(),
+            },
+        )
+    };
+    let ran = match (handlers.messages.get(&input.event), &handlers.any) {
+        (Some(handler), _) => Some(handler(socket(), input.data).await),
+        (None, Some(any)) => Some(any(socket(), input.event.clone(), input.data).await),
+        (None, None) if engine.config.strict_events => {
+            return Err(Error::UnknownEvent(input.event));
         }
-        None => {
-            tracing::debug!(event = %input.event, "no handler for event");
+        (None, None) => {
+            tracing::warn!(event = %input.event, id = %meta.public_id, "no handler for this event");
             None
+        }
+    };
+    let ack = match ran {
+        None => None,
+        Some(Ok(ack)) => ack,
+        Some(Err(err)) => {
+            if err.status().is_server_error() {
+                tracing::error!(event = %input.event, id = %meta.public_id, code = err.code(), error = %err, "handler failed");
+            } else {
+                tracing::info!(event = %input.event, id = %meta.public_id, code = err.code(), error = %err, "handler refused the message");
+            }
+            return Err(err);
         }
     };
     if input.requires_ack {
@@ -214,6 +249,7 @@ pub(crate) async fn end_session(
     engine: &Arc<Engine>,
     sid: &str,
     reason: &str,
+    request: Option<Arc<RequestInfo>>,
 ) -> Result<(), Error> {
     if !is_session_id(sid) {
         return Ok(());
@@ -230,6 +266,8 @@ pub(crate) async fn end_session(
                 auth: None,
                 message_id: None,
                 disconnect_reason: Some(reason.to_owned()),
+                request,
+                data: meta.data.clone(),
             },
         );
         if let Err(err) = handler(socket).await {
@@ -247,7 +285,7 @@ pub(crate) async fn sweep(engine: &Arc<Engine>) -> Result<usize, Error> {
         .expired_sessions(engine.config.sweep_batch)
         .await?;
     for sid in &expired {
-        end_session(engine, sid, "expired").await?;
+        end_session(engine, sid, "expired", None).await?;
     }
     Ok(expired.len())
 }
@@ -270,4 +308,30 @@ pub(crate) async fn maybe_sweep(engine: &Arc<Engine>) {
             tracing::warn!(error = %err, "expiry sweep failed");
         }
     }
+}
+
+/// On a long-running server, starts the background sweep (once): `on_disconnect` runs for
+/// vanished clients even when no request comes. It stops when the server does (shutdown,
+/// or every handle dropped). Serverless platforms get none: a task left running after a
+/// response stalls in a frozen instance; they sweep inside requests ([`maybe_sweep`]).
+pub(crate) fn ensure_sweeper(engine: &Arc<Engine>) {
+    if engine.config.platform != crate::Platform::Server
+        || engine.sweeper_started.swap(true, Ordering::AcqRel)
+    {
+        return;
+    }
+    let weak = Arc::downgrade(engine);
+    let interval = engine.config.sweep_interval;
+    let mut shutdown = engine.shutdown_watch();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                // Shutdown begun, or the server dropped (the sender with it).
+                _ = shutdown.wait_for(|down| *down) => return,
+            }
+            let Some(engine) = weak.upgrade() else { return };
+            maybe_sweep(&engine).await;
+        }
+    });
 }

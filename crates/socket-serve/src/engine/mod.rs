@@ -4,8 +4,10 @@
 pub(crate) mod emit;
 mod emitter;
 mod handlers;
+mod handshake;
 mod ids;
 pub(crate) mod lifecycle;
+mod request;
 mod socket;
 
 use std::collections::HashMap;
@@ -20,6 +22,8 @@ use tokio::sync::watch;
 pub use emit::RoomEmitter;
 pub use emitter::{Emitter, SessionEmitter};
 pub use handlers::{Ack, HandlerOutput, IntoAck};
+pub use handshake::Handshake;
+pub use request::RequestInfo;
 pub use socket::Socket;
 
 pub(crate) use ids::new_instance_id;
@@ -65,18 +69,24 @@ pub(crate) struct Engine {
     pub(crate) config: Config,
     pub(crate) store: DynStore,
     handlers: RwLock<Arc<Handlers>>,
+    /// The app's state values, by type ([`SocketServe::with_state`]).
+    app_state: RwLock<Arc<http::Extensions>>,
     pub(crate) last_sweep_ms: AtomicU64,
     shutdown: watch::Sender<bool>,
     pub(crate) ticker_running: AtomicBool,
+    /// Whether the background sweep of a long-running server was started.
+    pub(crate) sweeper_started: AtomicBool,
     /// Streams open on this instance (the heartbeat ticker runs while there are any).
     pub(crate) open_streams: AtomicUsize,
 }
 
 #[derive(Default, Clone)]
 pub(crate) struct Handlers {
+    pub(crate) authorize: Option<handshake::Authorizer>,
     pub(crate) connect: Option<LifecycleHandler>,
     pub(crate) disconnect: Option<LifecycleHandler>,
     pub(crate) messages: HashMap<String, MessageHandler>,
+    pub(crate) any: Option<handlers::AnyHandler>,
 }
 
 impl SocketServe {
@@ -126,9 +136,11 @@ impl SocketServe {
                 config,
                 store,
                 handlers: RwLock::new(Arc::new(Handlers::default())),
+                app_state: RwLock::default(),
                 last_sweep_ms: AtomicU64::new(0),
                 shutdown,
                 ticker_running: AtomicBool::new(false),
+                sweeper_started: AtomicBool::new(false),
                 open_streams: AtomicUsize::new(0),
             }),
         }
@@ -137,6 +149,79 @@ impl SocketServe {
     /// The configuration the server runs with.
     pub fn config(&self) -> &Config {
         &self.engine.config
+    }
+
+    /// Gives every handler `state` (a database pool, a client, settings): handlers read it
+    /// with [`Socket::state`], by its type, with no cloning into each closure. One value per
+    /// type; setting a type again replaces it. Wrap what is not cheap to clone in an `Arc`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use socket_serve::{HandlerResult, Socket};
+    ///
+    /// struct Db { greeting: String }
+    ///
+    /// async fn hello(socket: Socket, _: serde_json::Value) -> HandlerResult {
+    ///     let db = socket.state::<Arc<Db>>().expect("set at start-up");
+    ///     socket.emit("hello", &db.greeting).await?;
+    ///     Ok(())
+    /// }
+    ///
+    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// io.with_state(Arc::new(Db { greeting: "hi".into() }));
+    /// io.on_message("hello", hello);
+    /// ```
+    pub fn with_state<T: Clone + Send + Sync + 'static>(&self, state: T) -> &Self {
+        let mut guard = self
+            .engine
+            .app_state
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut values = http::Extensions::clone(&guard);
+        values.insert(state);
+        *guard = Arc::new(values);
+        self
+    }
+
+    /// Runs `f` on every `/connect` before a session exists: `Err` refuses it with the
+    /// error's status and code ([`HandlerError::unauthorized`](crate::HandlerError::unauthorized)
+    /// 401, [`HandlerError::forbidden`](crate::HandlerError::forbidden) 403) and nothing is
+    /// stored; `Ok(data)` accepts it, and `data` becomes the session's data, which every
+    /// handler of the session reads with [`Socket::data`] at no extra cost. Use it for
+    /// cookie sessions and bearer tokens. Registering again replaces it.
+    ///
+    /// ```
+    /// use socket_serve::{HandlerError, Handshake, HandlerResult, Socket};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct User { name: String }
+    ///
+    /// async fn authorize(handshake: Handshake) -> Result<User, HandlerError> {
+    ///     let name = handshake.request().cookie("user")
+    ///         .ok_or_else(|| HandlerError::unauthorized("log in first"))?;
+    ///     Ok(User { name })
+    /// }
+    ///
+    /// async fn hello(socket: Socket, _: serde_json::Value) -> HandlerResult {
+    ///     let user: User = socket.data()?.expect("set by authorize");
+    ///     socket.emit("hello", format!("hi {}", user.name)).await?;
+    ///     Ok(())
+    /// }
+    ///
+    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// io.authorize(authorize);
+    /// io.on_message("hello", hello);
+    /// ```
+    pub fn authorize<F, Fut, T>(&self, f: F) -> &Self
+    where
+        F: Fn(Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, crate::HandlerError>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        let authorizer = handshake::authorizer(f);
+        self.engine
+            .update_handlers(|h| h.authorize = Some(authorizer));
+        self
     }
 
     /// Runs `f` for every new session, inside its `/connect` request, before the answer.
@@ -184,6 +269,34 @@ impl SocketServe {
         self.engine.update_handlers(|h| {
             h.messages.insert(event.to_owned(), handler);
         });
+        self
+    }
+
+    /// Runs `f` for client emits of events that have no handler of their own: it gets the
+    /// event name and the raw payload, and its result is the ack, as for
+    /// [`on_message`](Self::on_message). Without it such events are answered 200 with no
+    /// ack and logged at `warn` (or refused with 404 `unknown_event` under
+    /// [`Config::strict_events`]).
+    ///
+    /// ```
+    /// use socket_serve::{HandlerResult, Socket};
+    ///
+    /// async fn relay(socket: Socket, event: String, data: serde_json::Value) -> HandlerResult {
+    ///     socket.broadcast(&event, data).await?;
+    ///     Ok(())
+    /// }
+    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
+    /// io.on_any(relay);
+    /// ```
+    pub fn on_any<F, Fut, O, R>(&self, f: F) -> &Self
+    where
+        F: Fn(Socket, String, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: HandlerOutput<R> + 'static,
+        R: IntoAck + 'static,
+    {
+        let handler = handlers::any(f);
+        self.engine.update_handlers(|h| h.any = Some(handler));
         self
     }
 
@@ -273,9 +386,10 @@ impl SocketServe {
         }
     }
 
-    /// Runs the expiry sweep now (it also runs by itself, at most once per
-    /// `sweep_interval`, during requests). A long-running server may call it on a timer
-    /// so that `on_disconnect` runs for vanished clients even when no request comes.
+    /// Runs the expiry sweep now. It also runs by itself, at most once per
+    /// `sweep_interval`: on a long-running server ([`Platform::Server`](crate::Platform))
+    /// in the background from the first request on, until shutdown; on serverless
+    /// platforms inside requests.
     pub async fn sweep_expired(&self) -> Result<usize, Error> {
         lifecycle::sweep(&self.engine).await
     }
@@ -295,6 +409,14 @@ impl Engine {
         let mut handlers = Handlers::clone(&guard);
         f(&mut handlers);
         *guard = Arc::new(handlers);
+    }
+
+    /// The app's state values as set now (a cheap snapshot).
+    pub(crate) fn app_state(&self) -> Arc<http::Extensions> {
+        self.app_state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn shutdown_watch(&self) -> watch::Receiver<bool> {

@@ -1,14 +1,15 @@
 //! The handle a handler gets: one session, seen from inside one request.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::emit::{self, RoomEmitter};
-use crate::engine::{lifecycle, Engine};
+use crate::engine::request::{RequestInfo, NO_HEADERS};
+use crate::engine::{lifecycle, Engine, SocketServe};
 use crate::error::Error;
 use crate::store::LogId;
 
@@ -38,8 +39,13 @@ struct SocketInner {
     /// The client message being handled: its emits get idempotency keys, so a handler run
     /// again after a crash does not store them twice.
     message_id: Option<String>,
-    emits: AtomicU32,
+    /// Emits of this run so far, by target and content (see `dedup_key`).
+    emitted: Mutex<HashMap<(char, u64), u32>>,
     disconnect_reason: Option<String>,
+    request: Option<Arc<RequestInfo>>,
+    /// The session data (JSON) as of this request, and as `set_data` changed it.
+    data: Mutex<Option<String>>,
+    app_state: Arc<http::Extensions>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -57,19 +63,24 @@ pub(crate) struct SocketParts {
     pub auth: Option<Value>,
     pub message_id: Option<String>,
     pub disconnect_reason: Option<String>,
+    pub request: Option<Arc<RequestInfo>>,
+    pub data: Option<String>,
 }
 
 impl Socket {
     pub(crate) fn new(engine: Arc<Engine>, parts: SocketParts) -> Socket {
         Socket {
             inner: Arc::new(SocketInner {
+                app_state: engine.app_state(),
                 engine,
                 sid: parts.sid,
                 public_id: parts.public_id,
                 auth: parts.auth,
                 message_id: parts.message_id,
-                emits: AtomicU32::new(0),
+                emitted: Mutex::default(),
                 disconnect_reason: parts.disconnect_reason,
+                request: parts.request,
+                data: Mutex::new(parts.data),
             }),
         }
     }
@@ -84,23 +95,115 @@ impl Socket {
         self.inner.auth.as_ref()
     }
 
+    /// The HTTP request this handler runs in: `/connect` in `on_connect`, the client's
+    /// `/message` in a message handler, its `/disconnect` in `on_disconnect` (`None` when
+    /// the session expired or was ended from the server).
+    pub fn request(&self) -> Option<&RequestInfo> {
+        self.inner.request.as_deref()
+    }
+
+    /// The request's headers (empty outside a request).
+    ///
+    /// ```
+    /// # fn f(socket: socket_serve::Socket) {
+    /// let lang = socket.headers().get("accept-language");
+    /// # }
+    /// ```
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.request().map_or(&NO_HEADERS, RequestInfo::headers)
+    }
+
+    /// The app state of type `T` given to [`SocketServe::with_state`], if any.
+    ///
+    /// ```
+    /// # fn f(socket: socket_serve::Socket) {
+    /// let pool = socket.state::<std::sync::Arc<String>>();
+    /// # }
+    /// ```
+    pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.app_state.get::<T>()
+    }
+
+    /// The server this socket belongs to: emit to everyone (sender included), to another
+    /// session, read room members.
+    ///
+    /// ```
+    /// # async fn f(socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
+    /// socket.server().emit("joined", serde_json::json!({"id": socket.id()})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn server(&self) -> SocketServe {
+        SocketServe {
+            engine: self.inner.engine.clone(),
+        }
+    }
+
+    /// The session's data: what [`SocketServe::authorize`](crate::SocketServe::authorize)
+    /// accepted it with, or [`Socket::set_data`] stored. Comes with the lookup every
+    /// request makes anyway, so reading it costs no store round trip. `Ok(None)` when
+    /// there is none; an error when it does not deserialize into `T`.
+    ///
+    /// ```
+    /// # fn f(socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
+    /// let user: Option<String> = socket.data()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn data<T: DeserializeOwned>(&self) -> Result<Option<T>, Error> {
+        let data = self.inner.data.lock().unwrap_or_else(|e| e.into_inner());
+        match data.as_deref() {
+            Some(json) => Ok(Some(serde_json::from_str(json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the session's data (one store write); later requests of the session read
+    /// it with [`Socket::data`]. [`Error::UnknownSession`] if the session has ended.
+    ///
+    /// ```
+    /// # async fn f(socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
+    /// socket.set_data(&serde_json::json!({"name": "ann"})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_data<T: Serialize>(&self, data: T) -> Result<(), Error> {
+        let json = serde_json::to_string(&data)?;
+        let store = &self.inner.engine.store;
+        if !store.set_session_data(&self.inner.sid, &json).await? {
+            return Err(Error::UnknownSession);
+        }
+        *self.inner.data.lock().unwrap_or_else(|e| e.into_inner()) = Some(json);
+        Ok(())
+    }
+
     /// In `on_disconnect`: why the session ended (`"client disconnect"`,
     /// `"server disconnect"` or `"expired"`).
     pub fn disconnect_reason(&self) -> Option<&str> {
         self.inner.disconnect_reason.as_deref()
     }
 
-    pub(crate) fn next_dedup_key(&self) -> Option<(String, String)> {
+    /// The idempotency key of an emit of a message handler: the client's `messageId`, what
+    /// the emit says and where it goes, and how many identical emits came before it in this
+    /// run. A retried handler (its first run crashed or timed out) stores none of what the
+    /// first run stored, whatever the order of its emits, and stores what is new.
+    pub(crate) fn dedup_key(&self, log: &LogId, content: u64) -> Option<(String, String)> {
         let mid = self.inner.message_id.as_ref()?;
-        let n = self.inner.emits.fetch_add(1, Ordering::Relaxed);
-        Some((self.inner.sid.clone(), format!("{mid}#{n}")))
+        let target = match log {
+            LogId::Session(_) => 's',
+            LogId::Room(_) => 'r',
+            LogId::All => 'a',
+        };
+        let mut seen = self.inner.emitted.lock().unwrap_or_else(|e| e.into_inner());
+        let n = seen.entry((target, content)).or_insert(0);
+        let key = format!("{mid}#{target}{content:016x}#{n}");
+        *n += 1;
+        Some((self.inner.sid.clone(), key))
     }
 
     /// Sends `event` to this session's client.
     pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
-        let json = emit::envelope(event, &data, None, None)?;
+        let out = emit::envelope(event, &data, None, None)?;
         let log = LogId::Session(self.inner.sid.clone());
-        emit::append(&self.inner.engine, log, json, None, self.next_dedup_key()).await
+        let dedup = self.dedup_key(&log, out.content);
+        emit::append(&self.inner.engine, log, out.json, None, dedup).await
     }
 
     /// Sends `event` to every session but this one; `from` names this one.
@@ -168,6 +271,12 @@ impl Socket {
     /// Ends the session from the server: `on_disconnect` runs, its streams get a
     /// `__disconnect` frame and end, and its client does not reconnect.
     pub async fn disconnect(&self) -> Result<(), Error> {
-        lifecycle::end_session(&self.inner.engine, &self.inner.sid, "server disconnect").await
+        lifecycle::end_session(
+            &self.inner.engine,
+            &self.inner.sid,
+            "server disconnect",
+            None,
+        )
+        .await
     }
 }

@@ -17,9 +17,9 @@ use socket_serve_protocol::{ConnectRequest, Cursor, MessageResponse};
 
 pub use service::SocketServeService;
 
-use crate::engine::{lifecycle, Engine, MessageInput};
+use crate::engine::{lifecycle, Engine, MessageInput, RequestInfo};
 use crate::error::Error;
-use crate::platform::{AfterFreeze, Deadline, ResponseStreaming};
+use crate::platform::{AfterFreeze, Deadline, Platform, ResponseStreaming};
 use crate::transport::{self, Until};
 use error::{error_response, json_response, raw_json_response, simple_error};
 
@@ -110,6 +110,7 @@ pub(crate) async fn handle(
     if req.extensions().get::<AfterFreeze>().is_some() {
         engine.store.refresh().await;
     }
+    lifecycle::ensure_sweeper(&engine);
     let result = match endpoint {
         Endpoint::Connect => connect(&engine, req).await,
         Endpoint::Message => message(&engine, req).await,
@@ -127,8 +128,12 @@ pub(crate) async fn handle(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let host = Host {
-                streams: engine.config.platform.streams_responses()
-                    || req.extensions().get::<ResponseStreaming>().is_some(),
+                streams: match engine.config.platform {
+                    // Streams only through a runtime that says it streams.
+                    Platform::Lambda => req.extensions().get::<ResponseStreaming>().is_some(),
+                    // Whatever runs the function, Netlify's front buffers it.
+                    platform => platform.streams_responses(),
+                },
                 until: req
                     .extensions()
                     .get::<Deadline>()
@@ -163,12 +168,22 @@ fn not_found() -> Response<Body> {
     simple_error(StatusCode::NOT_FOUND, "not_found", "no endpoint here")
 }
 
+/// The request's parts for handlers, and its body.
+fn split(req: Request<Body>) -> (Arc<RequestInfo>, Body) {
+    let (parts, body) = req.into_parts();
+    (Arc::new(RequestInfo::from_parts(&parts)), body)
+}
+
 async fn connect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
-    let bytes = body::read_limited(req.into_body(), engine.config.max_body_size).await?;
+    let (info, body) = split(req);
+    let bytes = body::read_limited(body, engine.config.max_body_size).await?;
     let request: ConnectRequest = body::parse_json(&bytes, true)?;
     let engine_ = engine.clone();
     let answer =
-        run_to_completion(async move { lifecycle::connect(&engine_, request.auth).await }).await?;
+        run_to_completion(
+            async move { lifecycle::connect(&engine_, request.auth, Some(info)).await },
+        )
+        .await?;
     Ok(json_response(StatusCode::OK, &answer))
 }
 
@@ -185,7 +200,8 @@ struct RawMessage {
 }
 
 async fn message(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
-    let bytes = body::read_limited(req.into_body(), engine.config.max_body_size).await?;
+    let (info, body) = split(req);
+    let bytes = body::read_limited(body, engine.config.max_body_size).await?;
     let raw: RawMessage = body::parse_json(&bytes, false)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
@@ -203,6 +219,7 @@ async fn message(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Bo
         data: raw.data,
         message_id,
         requires_ack: raw.requires_ack.unwrap_or(false),
+        request: Some(info),
     };
     let engine_ = engine.clone();
     let answer: MessageResponse =
@@ -217,14 +234,15 @@ struct RawDisconnect {
 }
 
 async fn disconnect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
-    let bytes = body::read_limited(req.into_body(), engine.config.max_body_size).await?;
+    let (info, body) = split(req);
+    let bytes = body::read_limited(body, engine.config.max_body_size).await?;
     let raw: RawDisconnect = body::parse_json(&bytes, false)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
     let engine_ = engine.clone();
-    run_to_completion(
-        async move { lifecycle::end_session(&engine_, &sid, "client disconnect").await },
-    )
+    run_to_completion(async move {
+        lifecycle::end_session(&engine_, &sid, "client disconnect", Some(info)).await
+    })
     .await?;
     let answer = MessageResponse {
         success: true,

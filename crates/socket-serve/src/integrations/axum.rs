@@ -13,7 +13,10 @@ impl SocketServe {
     ///     .nest("/socket", io.router());
     /// # let _ = app;
     /// ```
-    pub fn router(&self) -> axum::Router {
+    ///
+    /// It fits a router of any state: `Router::new().nest("/socket", io.router())
+    /// .with_state(app_state)` works.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
         // Nesting strips the base path: the router sees `/`, `/connect`, ...
         let service = self.service_with(crate::http::Routing::Strict(String::new()));
         axum::Router::new()

@@ -71,6 +71,24 @@ pub fn mark<B>(request: &mut http::Request<B>) {
     }
     request.extensions_mut().insert(ResponseStreaming);
     request.extensions_mut().insert(AfterFreeze);
+    if let Some(peer) = source_ip(request) {
+        // Where handlers look for the peer (RequestInfo::remote_addr), as axum puts it.
+        let addr = std::net::SocketAddr::new(peer, 0);
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+    }
+}
+
+/// The client's IP as the Function URL saw it.
+fn source_ip<B>(request: &http::Request<B>) -> Option<std::net::IpAddr> {
+    match request.extensions().request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+            context.http.source_ip.as_deref()?.parse().ok()
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 /// An invocation deadline (wall clock) as an instant on this process's clock.

@@ -24,7 +24,7 @@ use super::{
 ///
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::new(Duration::from_secs(120), Duration::from_secs(120));
-/// let start = store.create_session("00112233445566778899aabbccddeeff", "pub-1").await.unwrap();
+/// let start = store.create_session("00112233445566778899aabbccddeeff", "pub-1", None).await.unwrap();
 /// let meta = store.touch_session("00112233445566778899aabbccddeeff").await.unwrap().unwrap();
 /// assert_eq!(meta.start, start);
 /// # });
@@ -58,6 +58,8 @@ struct State {
 
 struct Session {
     public_id: String,
+    /// The app's session data (JSON).
+    data: Option<String>,
     start: Cursor,
     last_seen_ms: u64,
     state: HashMap<String, String>,
@@ -148,7 +150,12 @@ impl State {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor> {
+    async fn create_session(
+        &self,
+        sid: &str,
+        public_id: &str,
+        data: Option<&str>,
+    ) -> StoreResult<Cursor> {
         let mut state = self.lock();
         let now = now_ms();
         let start = state.next_cursor(now);
@@ -166,9 +173,21 @@ impl Store for MemoryStore {
                 drain: start,
                 messages: HashMap::new(),
                 closed: false,
+                data: data.map(str::to_owned),
             },
         );
         Ok(start)
+    }
+
+    async fn set_session_data(&self, sid: &str, json: &str) -> StoreResult<bool> {
+        let mut state = self.lock();
+        match state.sessions.get_mut(sid).filter(|s| !s.closed) {
+            Some(session) => {
+                session.data = Some(json.to_owned());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn touch_session(&self, sid: &str) -> StoreResult<Option<SessionMeta>> {
@@ -185,6 +204,7 @@ impl Store for MemoryStore {
         Ok(Some(SessionMeta {
             public_id: session.public_id.clone(),
             start: session.start,
+            data: session.data.clone(),
         }))
     }
 
@@ -197,6 +217,7 @@ impl Store for MemoryStore {
         let meta = SessionMeta {
             public_id: session.public_id.clone(),
             start: session.start,
+            data: session.data.clone(),
         };
         let kind = EntryKind::Disconnected {
             reason: reason.to_owned(),

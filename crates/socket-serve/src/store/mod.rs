@@ -137,6 +137,8 @@ pub struct SessionMeta {
     pub public_id: String,
     /// The position it started at (`/connect`).
     pub start: Cursor,
+    /// The app's session data (JSON), read with every lookup at no extra cost.
+    pub data: Option<String>,
 }
 
 /// What [`Store::claim_message`] found for a client message id.
@@ -177,8 +179,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// method is one atomic step (one round trip on Redis unless it says otherwise).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Creates a session at the current position; returns that position.
-    async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor>;
+    /// Creates a session at the current position, with the app's session data (JSON, from
+    /// an authorizer) if any; returns that position.
+    async fn create_session(
+        &self,
+        sid: &str,
+        public_id: &str,
+        data: Option<&str>,
+    ) -> StoreResult<Cursor>;
+
+    /// Replaces the session's data (JSON); `false` if the session is gone or closed.
+    async fn set_session_data(&self, sid: &str, json: &str) -> StoreResult<bool>;
 
     /// The session's facts, refreshing its last-seen time; `None` if it does not exist.
     async fn touch_session(&self, sid: &str) -> StoreResult<Option<SessionMeta>>;

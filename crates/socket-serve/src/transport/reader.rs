@@ -361,7 +361,7 @@ mod tests {
     #[tokio::test]
     async fn a_room_joined_while_the_stream_opens_is_followed_live() {
         let store = MemoryStore::new(Duration::from_secs(60), Duration::from_secs(60));
-        let start = store.create_session(SID, "p1").await.unwrap();
+        let start = store.create_session(SID, "p1", None).await.unwrap();
         let store: DynStore = Arc::new(store);
         let mut sub = store.subscribe();
         let mut reader = Reader::new(store.clone(), SID, "p1", start, 100);

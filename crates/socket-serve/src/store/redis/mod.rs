@@ -179,7 +179,12 @@ fn meta(value: Value) -> StoreResult<Option<SessionMeta>> {
         .and_then(text)
         .ok_or_else(|| corrupt("meta"))?;
     let start = cursor(items.get(1).ok_or_else(|| corrupt("meta"))?)?;
-    Ok(Some(SessionMeta { public_id, start }))
+    let data = items.get(2).and_then(text).filter(|d| !d.is_empty());
+    Ok(Some(SessionMeta {
+        public_id,
+        start,
+        data,
+    }))
 }
 
 /// One XRANGE reply: `[[id, [field, value, ...]], ...]`.
@@ -328,15 +333,30 @@ impl RedisStore {
 
 #[async_trait]
 impl Store for RedisStore {
-    async fn create_session(&self, sid: &str, public_id: &str) -> StoreResult<Cursor> {
+    async fn create_session(
+        &self,
+        sid: &str,
+        public_id: &str,
+        data: Option<&str>,
+    ) -> StoreResult<Cursor> {
         let k = self.keys();
         let mut inv = CREATE.prepare_invoke();
         inv.key(k.clock())
             .key(k.meta(sid))
             .key(k.sessions())
             .key(k.public_ids());
-        inv.arg(public_id).arg(sid).arg(self.opts().keys_ttl_ms());
+        inv.arg(public_id)
+            .arg(sid)
+            .arg(self.opts().keys_ttl_ms())
+            .arg(data.unwrap_or(""));
         cursor(&self.run(inv).await?)
+    }
+
+    async fn set_session_data(&self, sid: &str, json: &str) -> StoreResult<bool> {
+        let mut inv = SET_DATA.prepare_invoke();
+        inv.key(self.keys().meta(sid));
+        inv.arg(json);
+        Ok(matches!(self.run(inv).await?, Value::Int(1)))
     }
 
     async fn touch_session(&self, sid: &str) -> StoreResult<Option<SessionMeta>> {

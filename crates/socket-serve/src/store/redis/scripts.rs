@@ -46,13 +46,14 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}\n{body}"))
 }
 
-/// KEYS: clock, meta, sessions, public ids. ARGV: public id, sid, keys ttl ms.
+/// KEYS: clock, meta, sessions, public ids. ARGV: public id, sid, keys ttl ms, data
+/// ('' for none).
 pub(crate) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local id = next_cursor(KEYS[1])
 local now = now_ms()
-redis.call('HSET', KEYS[2], 'pub', ARGV[1], 'start', id, 'drain', id, 'closed', '0', 'refreshed', now)
+redis.call('HSET', KEYS[2], 'pub', ARGV[1], 'start', id, 'drain', id, 'closed', '0', 'refreshed', now, 'data', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], now, ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
@@ -62,11 +63,11 @@ return id
 });
 
 /// KEYS: meta, state, rooms, log, sessions. ARGV: sid, session ttl ms, keys ttl ms, prefix.
-/// Returns `{public id, start}` or nil when unknown, closed or expired.
+/// Returns `{public id, start, data}` or nil when unknown, closed or expired.
 pub(crate) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
-local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed', 'refreshed')
+local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed', 'refreshed', 'data')
 if not m[1] or m[3] ~= '0' then return false end
 local now = now_ms()
 local seen = redis.call('ZSCORE', KEYS[5], ARGV[1])
@@ -81,22 +82,22 @@ if now - tonumber(m[4] or 0) > tonumber(ARGV[3]) / 4 then
   end
   redis.call('HSET', KEYS[1], 'refreshed', now)
 end
-return {m[1], m[2]}
+return {m[1], m[2], m[5] or ''}
 "#,
     )
 });
 
 /// KEYS: meta, log, clock, sessions. ARGV: sid, reason, window ms, log ttl ms.
-/// Returns `{public id, start}` to the one caller that closed it, nil to others.
+/// Returns `{public id, start, data}` to the one caller that closed it, nil to others.
 pub(crate) static CLOSE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 redis.call('ZREM', KEYS[4], ARGV[1])
-local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed')
+local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed', 'data')
 if not m[1] or m[3] ~= '0' then return false end
 redis.call('HSET', KEYS[1], 'closed', '1')
 append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'd', ARGV[2], '')
-return {m[1], m[2]}
+return {m[1], m[2], m[4] or ''}
 "#,
     )
 });
@@ -241,6 +242,17 @@ pub(crate) static TICK: LazyLock<Script> = LazyLock::new(|| {
 local position = redis.call('GET', KEYS[1]) or '0-0'
 redis.call('PUBLISH', ARGV[1], position)
 return position
+"#,
+    )
+});
+
+/// KEYS: meta. ARGV: data. Returns 1, or 0 when the session is gone or closed.
+pub(crate) static SET_DATA: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('HGET', KEYS[1], 'closed') ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[1])
+return 1
 "#,
     )
 });
