@@ -32,6 +32,18 @@ pub(crate) struct State {
     pub(crate) recovered: bool,
     pub(crate) transport: Transport,
     pub(crate) closed: bool,
+    /// Why the client closed, when an error closed it (a rejected connect, attempts used up).
+    pub(crate) close_error: Option<Error>,
+    /// The last connect attempt's rejection ([`Error::Rejected`]), until a session exists.
+    pub(crate) rejection: Option<Error>,
+}
+
+impl State {
+    /// The error for an operation on the closed client: the one that closed it, or
+    /// [`Error::Closed`].
+    pub(crate) fn closed_error(&self) -> Error {
+        self.close_error.clone().unwrap_or(Error::Closed)
+    }
 }
 
 type Handler = Arc<dyn Fn(&Message) -> Result<(), Error> + Send + Sync>;
@@ -100,10 +112,21 @@ impl Shared {
         self.state.borrow().closed
     }
 
+    /// The error for an operation on the closed client (see [`State::closed_error`]).
+    pub(crate) fn closed_error(&self) -> Error {
+        self.state.borrow().closed_error()
+    }
+
     /// Closes the client for good: stops the tasks, fails pending emits with
     /// [`Error::Closed`], reports `Disconnect { reason }` if it was connected, and ends every
-    /// event stream. Returns the session it had, or `None` when it was already closed.
-    pub(crate) fn close(&self, reason: DisconnectReason) -> Option<Option<Creds>> {
+    /// event stream. `error` is what closed it, if an error did: later `open`, `emit` and
+    /// `wait_connected` calls return it. Returns the session it had, or `None` when it was
+    /// already closed.
+    pub(crate) fn close(
+        &self,
+        reason: DisconnectReason,
+        error: Option<Error>,
+    ) -> Option<Option<Creds>> {
         let mut before = None;
         self.state.send_if_modified(|s| {
             if s.closed {
@@ -112,6 +135,7 @@ impl Shared {
             before = Some((s.session.clone(), s.connected));
             s.closed = true;
             s.connected = false;
+            s.close_error = error;
             true
         });
         let (session, was_connected) = before?;
@@ -169,9 +193,9 @@ impl Drop for Owner {
 /// client.open()?;
 ///
 /// client.emit("chat", json!({"text": "hello"}))?;
-/// let echoed: serde_json::Value =
-///     client.emit_with_ack("echo", json!([1, 2]), Duration::from_secs(5)).await?;
-/// assert_eq!(echoed, json!([1, 2]));
+/// let echoed = client.emit_with_ack::<Vec<u32>>("echo", json!([1, 2])).await?;
+/// assert_eq!(echoed, [1, 2]);
+/// client.wait_connected(Duration::from_secs(5)).await?;
 /// client.disconnect().await;
 /// # Ok(()) }
 /// ```
@@ -220,6 +244,8 @@ impl Client {
             recovered: false,
             transport,
             closed: false,
+            close_error: None,
+            rejection: None,
         });
         let shared = Arc::new(Shared {
             api,
@@ -240,20 +266,35 @@ impl Client {
     }
 
     /// Starts connecting in the background (returns at once). Calling it again does nothing.
-    /// Must be called inside a Tokio runtime ([`Error::NoRuntime`] otherwise); fails with
-    /// [`Error::Closed`] after [`disconnect`](Self::disconnect).
+    /// Must be called inside a Tokio runtime ([`Error::NoRuntime`] otherwise).
+    ///
+    /// On a closed client it fails: with the error that closed it, such as the
+    /// [`Error::Rejected`] of a refused connect (status, code and the server's message), or
+    /// with [`Error::Closed`] after [`disconnect`](Self::disconnect). To learn whether the
+    /// connection is accepted, await [`wait_connected`](Self::wait_connected).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), socket_serve_client::Error> {
+    /// use std::time::Duration;
+    /// use socket_serve_client::Error;
+    ///
     /// let client = socket_serve_client::Client::new("http://127.0.0.1:3000/socket", Default::default())?;
     /// client.on("welcome", |w: serde_json::Value| println!("{w}"));
     /// client.open()?;
+    /// match client.wait_connected(Duration::from_secs(5)).await {
+    ///     Ok(()) => println!("in"),
+    ///     Err(Error::Rejected { status, code, message }) => {
+    ///         eprintln!("refused ({status} {code:?}): {message}");
+    ///         assert!(client.open().is_err()); // the same rejection again
+    ///     }
+    ///     Err(other) => eprintln!("no connection: {other}"),
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn open(&self) -> Result<(), Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         if self.shared.is_closed() {
-            return Err(Error::Closed);
+            return Err(self.shared.closed_error());
         }
         let outbox_rx = lock(&self.shared.outbox_rx).take();
         let unknown_rx = lock(&self.shared.unknown_rx).take();
@@ -348,13 +389,24 @@ impl Client {
 
     /// Waits until the client is connected, for at most `timeout`.
     ///
-    /// Fails with [`Error::Timeout`], or [`Error::Closed`] if the client closes first.
+    /// Fails with
+    /// - [`Error::Rejected`] (status, code, the server's message) when the server refused
+    ///   the connection: at once for a 4xx, which closes the client; for a 5xx, which the
+    ///   client keeps retrying, when `timeout` passes with the last attempt refused;
+    /// - the error that closed the client, if one did (the last one when
+    ///   [`reconnect_attempts`](ClientOptions::reconnect_attempts) are used up), or
+    ///   [`Error::Closed`] if it was closed otherwise;
+    /// - [`Error::Timeout`] when `timeout` passes for any other reason.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), socket_serve_client::Error> {
     /// use std::time::Duration;
     /// let client = socket_serve_client::connect("http://127.0.0.1:3000/socket", Default::default())?;
-    /// client.wait_connected(Duration::from_secs(5)).await?;
+    /// if let Err(e) = client.wait_connected(Duration::from_secs(5)).await {
+    ///     // e.g. "connect rejected: server answered 401 unauthorized: log in first"
+    ///     eprintln!("{e} (status {:?}, code {:?})", e.status(), e.code());
+    ///     return Err(e);
+    /// }
     /// println!("connected as {:?}", client.id());
     /// # Ok(()) }
     /// ```
@@ -363,12 +415,20 @@ impl Client {
         let wait = async {
             match rx.wait_for(|s| s.connected || s.closed).await {
                 Ok(s) if s.connected => Ok(()),
-                _ => Err(Error::Closed),
+                Ok(s) => Err(s.closed_error()),
+                Err(_) => Err(Error::Closed),
             }
         };
-        tokio::time::timeout(timeout, wait)
-            .await
-            .unwrap_or(Err(Error::Timeout(timeout)))
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(self
+                .shared
+                .state
+                .borrow()
+                .rejection
+                .clone()
+                .unwrap_or(Error::Timeout(timeout))),
+        }
     }
 
     /// Calls `handler` with the payload of every `event` message, decoded as a `T`.
@@ -494,48 +554,74 @@ impl Client {
     pub fn emit<D: Serialize>(&self, event: &str, data: D) -> Result<Delivery, Error> {
         validate_event_name(event)?;
         if self.shared.is_closed() {
-            return Err(Error::Closed);
+            return Err(self.shared.closed_error());
         }
         let data: Value =
             serde_json::to_value(data).map_err(|e| Error::Serialize(e.to_string()))?;
         self.shared.outbox.push(event, data)
     }
 
-    /// Sends `event` and waits, at most `timeout`, for the handler's reply (the POST answer's
-    /// `ack`), decoded as a `T`.
+    /// Sends `event` with `data` and waits for the handler's reply (the POST answer's
+    /// `ack`), decoded as an `R`: `client.emit_with_ack::<Reply>("event", data)`, or with the
+    /// reply's type inferred from where it goes. Waits at most
+    /// [`ClientOptions::ack_timeout`] (30 s by default); see
+    /// [`emit_with_ack_timeout`](Self::emit_with_ack_timeout) for another limit.
     ///
-    /// A handler that returned no reply counts as the reply `null` (so `T = ()` or
+    /// A handler that returned no reply counts as the reply `null` (so `R = ()` or
     /// `Option<_>` fit it). Errors: [`Error::Timeout`] (the emit may still be sent later),
     /// [`Error::Payload`] (the reply has another shape), a 4xx [`Error::Status`], or any error
     /// of [`emit`](Self::emit).
     ///
     /// ```no_run
     /// # async fn run(client: socket_serve_client::Client) -> Result<(), socket_serve_client::Error> {
-    /// use std::time::Duration;
+    /// use serde_json::json;
+    ///
     /// #[derive(serde::Deserialize)]
     /// struct Echo { n: u32 }
-    /// let reply: Echo = client
-    ///     .emit_with_ack("echo", serde_json::json!({"n": 7}), Duration::from_secs(5))
-    ///     .await?;
+    ///
+    /// let reply = client.emit_with_ack::<Echo>("echo", json!({"n": 7})).await?;
     /// assert_eq!(reply.n, 7);
+    ///
+    /// let joined: serde_json::Value = client.emit_with_ack("join", json!({"room": "lobby"})).await?;
+    /// # let _ = joined;
     /// # Ok(()) }
     /// ```
-    pub async fn emit_with_ack<T, D>(
+    pub async fn emit_with_ack<R>(&self, event: &str, data: impl Serialize) -> Result<R, Error>
+    where
+        R: DeserializeOwned,
+    {
+        self.emit_with_ack_timeout(event, data, self.shared.options.ack_timeout)
+            .await
+    }
+
+    /// [`emit_with_ack`](Self::emit_with_ack), waiting at most `timeout` for the reply.
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) -> Result<(), socket_serve_client::Error> {
+    /// use std::time::Duration;
+    /// use socket_serve_client::Error;
+    ///
+    /// match client.emit_with_ack_timeout::<String>("slow", 5000, Duration::from_secs(1)).await {
+    ///     Err(Error::Timeout(after)) => println!("no reply within {after:?}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack_timeout<R>(
         &self,
         event: &str,
-        data: D,
+        data: impl Serialize,
         timeout: Duration,
-    ) -> Result<T, Error>
+    ) -> Result<R, Error>
     where
-        T: DeserializeOwned,
-        D: Serialize,
+        R: DeserializeOwned,
     {
         let delivery = self.emit(event, data)?;
         let reply = tokio::time::timeout(timeout, delivery)
             .await
             .map_err(|_| Error::Timeout(timeout))??;
         let reply = reply.unwrap_or(Value::Null);
-        T::deserialize(&reply).map_err(|e| Error::payload(event, &e))
+        R::deserialize(&reply).map_err(|e| Error::payload(event, &e))
     }
 
     /// Ends the session: stops reconnecting, fails emits not sent yet with
@@ -550,7 +636,8 @@ impl Client {
     /// # }
     /// ```
     pub async fn disconnect(&self) {
-        let Some(Some(session)) = self.shared.close(DisconnectReason::ClientDisconnect) else {
+        let Some(Some(session)) = self.shared.close(DisconnectReason::ClientDisconnect, None)
+        else {
             return;
         };
         let api = &self.shared.api;

@@ -91,7 +91,7 @@ impl Driver {
                 End::Planned(delay) => tokio::time::sleep(delay).await,
                 End::Unknown => self.lose_session(),
                 End::Final(reason) => {
-                    self.shared.close(reason);
+                    self.shared.close(reason, None);
                     return;
                 }
                 End::Failed {
@@ -136,17 +136,25 @@ impl Driver {
                 self.tracker = Tracker::new(answer.cursor);
                 self.fresh = true;
                 self.session = Some(creds.clone());
-                self.shared.state.send_modify(|s| s.session = Some(creds));
+                self.shared.state.send_modify(|s| {
+                    s.session = Some(creds);
+                    s.rejection = None;
+                });
                 true
             }
             Err(error) => {
+                let error = error.into_rejection();
+                let rejection = error.is_rejected().then(|| error.clone());
+                self.shared.state.send_modify(|s| s.rejection = rejection);
                 self.shared.emit_event(ClientEvent::ConnectError {
                     error: error.clone(),
                 });
                 if !error.is_retryable() {
                     tracing::warn!(%error, "connect refused; giving up");
-                    self.shared
-                        .close(DisconnectReason::TransportError(error.to_string()));
+                    self.shared.close(
+                        DisconnectReason::TransportError(error.to_string()),
+                        Some(error),
+                    );
                     return false;
                 }
                 self.wait_before_retry(error).await
@@ -160,8 +168,10 @@ impl Driver {
         if let Some(max) = self.shared.options.reconnect_attempts {
             if self.backoff.attempt() >= max {
                 tracing::warn!(%error, attempts = max, "giving up reconnecting");
-                self.shared
-                    .close(DisconnectReason::TransportError(error.to_string()));
+                self.shared.close(
+                    DisconnectReason::TransportError(error.to_string()),
+                    Some(error),
+                );
                 return false;
             }
         }

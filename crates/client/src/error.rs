@@ -67,6 +67,36 @@ pub enum Error {
         /// The `error` of the error body, or the start of the body.
         message: String,
     },
+    /// The server refused to open a session: `POST {base}/connect` answered an error status,
+    /// such as a 401 or 403 of the app's authorization or `on_connect` handler
+    /// (`connect_rejected`, `unauthorized`...), or a 503 while the server's store is down.
+    ///
+    /// [`Client::wait_connected`](crate::Client::wait_connected) returns it, as does
+    /// [`Client::open`](crate::Client::open) on a client that a rejection closed. A 4xx is
+    /// final (the client closes); a 5xx is retried with backoff
+    /// ([`is_retryable`](Self::is_retryable)).
+    ///
+    /// ```
+    /// use socket_serve_client::Error;
+    ///
+    /// let e = Error::Rejected {
+    ///     status: 403,
+    ///     code: Some("connect_rejected".into()),
+    ///     message: "no entry".into(),
+    /// };
+    /// assert_eq!(e.to_string(), "connect rejected: server answered 403 connect_rejected: no entry");
+    /// assert_eq!((e.status(), e.code(), e.message()), (Some(403), Some("connect_rejected"), Some("no entry")));
+    /// assert!(!e.is_retryable());
+    /// ```
+    #[error("connect rejected: server answered {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Rejected {
+        /// The HTTP status code of the connect answer.
+        status: u16,
+        /// The `code` of the error body, if the server sent one.
+        code: Option<String>,
+        /// The `error` of the error body (the reason the app gave), or the start of the body.
+        message: String,
+    },
     /// The request did not get an answer: connection refused or reset, DNS, a timeout of the
     /// HTTP client, or a stream that stalled.
     #[error("transport error: {0}")]
@@ -79,13 +109,16 @@ pub enum Error {
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     /// The client is closed: `disconnect()` was called, the server ended the session, or the
-    /// client gave up connecting. Pending emits fail with this.
+    /// client gave up connecting. Pending emits fail with this. When the client closed
+    /// because of an error (a rejected connect, attempts used up),
+    /// [`open`](crate::Client::open), [`emit`](crate::Client::emit) and
+    /// [`wait_connected`](crate::Client::wait_connected) return that error instead.
     #[error("the client is closed")]
     Closed,
 }
 
 impl Error {
-    /// The HTTP status of a [`Error::Status`].
+    /// The HTTP status of a [`Error::Status`] or [`Error::Rejected`].
     ///
     /// ```
     /// # use socket_serve_client::Error;
@@ -93,12 +126,13 @@ impl Error {
     /// ```
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Status { status, .. } => Some(*status),
+            Error::Status { status, .. } | Error::Rejected { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    /// The error code of a [`Error::Status`] (`"unknown_session"`, `"invalid_payload"`...).
+    /// The error code of a [`Error::Status`] or [`Error::Rejected`] (`"unknown_session"`,
+    /// `"invalid_payload"`, `"connect_rejected"`...).
     ///
     /// ```
     /// # use socket_serve_client::Error;
@@ -107,9 +141,37 @@ impl Error {
     /// ```
     pub fn code(&self) -> Option<&str> {
         match self {
-            Error::Status { code, .. } => code.as_deref(),
+            Error::Status { code, .. } | Error::Rejected { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+
+    /// The server's message of a [`Error::Status`] or [`Error::Rejected`] (the `error` of
+    /// its error body: for a rejected connect, the reason the app gave).
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// let e = Error::Rejected { status: 401, code: Some("unauthorized".into()), message: "log in first".into() };
+    /// assert_eq!(e.message(), Some("log in first"));
+    /// assert_eq!(Error::Closed.message(), None);
+    /// ```
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Error::Status { message, .. } | Error::Rejected { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether this is an [`Error::Rejected`]: the server refused to open a session.
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// let e = Error::Rejected { status: 403, code: None, message: "no".into() };
+    /// assert!(e.is_rejected());
+    /// assert!(!Error::Closed.is_rejected());
+    /// ```
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, Error::Rejected { .. })
     }
 
     /// Whether this is the server's 404 `unknown_session`: the session expired or never
@@ -137,13 +199,30 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_) | Error::Timeout(_) => true,
-            Error::Status { status, code, .. } => {
+            Error::Status { status, code, .. } | Error::Rejected { status, code, .. } => {
                 *status >= 500
                     || *status == 408
                     || *status == 429
                     || (*status == 409 && code.as_deref() == Some("message_in_progress"))
             }
             _ => false,
+        }
+    }
+
+    /// The error of a failed `POST /connect`: an error status becomes [`Error::Rejected`],
+    /// anything else stays as it is.
+    pub(crate) fn into_rejection(self) -> Error {
+        match self {
+            Error::Status {
+                status,
+                code,
+                message,
+            } => Error::Rejected {
+                status,
+                code,
+                message,
+            },
+            other => other,
         }
     }
 
@@ -193,6 +272,39 @@ mod tests {
         };
         assert_eq!(e.to_string(), "server answered 502: gateway");
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn rejections_keep_status_code_and_message() {
+        let e = Error::Status {
+            status: 503,
+            code: Some("store_unavailable".into()),
+            message: "the store is down".into(),
+        }
+        .into_rejection();
+        assert_eq!(
+            e,
+            Error::Rejected {
+                status: 503,
+                code: Some("store_unavailable".into()),
+                message: "the store is down".into(),
+            }
+        );
+        assert!(e.is_retryable(), "a 503 connect is retried");
+        assert_eq!(
+            Error::Transport("refused".into()).into_rejection(),
+            Error::Transport("refused".into())
+        );
+        let no_body = Error::Rejected {
+            status: 401,
+            code: None,
+            message: "Unauthorized".into(),
+        };
+        assert_eq!(
+            no_body.to_string(),
+            "connect rejected: server answered 401: Unauthorized"
+        );
+        assert!(!no_body.is_retryable());
     }
 
     #[test]

@@ -38,10 +38,11 @@
 //!     // Emits are buffered until the connection is up, and always sent in order.
 //!     client.emit("chat", json!({"text": "hello"}))?;
 //!
+//!     // A refused connection says why (status, code, the server's message).
+//!     client.wait_connected(Duration::from_secs(5)).await?;
+//!
 //!     // A handler's reply comes back as the ack.
-//!     let echo: serde_json::Value = client
-//!         .emit_with_ack("echo", json!({"n": 1}), Duration::from_secs(5))
-//!         .await?;
+//!     let echo = client.emit_with_ack::<serde_json::Value>("echo", json!({"n": 1})).await?;
 //!     println!("echo: {echo}");
 //!
 //!     while let Some(event) = events.recv().await {

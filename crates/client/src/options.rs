@@ -36,6 +36,7 @@ pub enum Transport {
 /// | [`reconnect_attempts`](Self::reconnect_attempts) | unlimited |
 /// | [`max_buffered`](Self::max_buffered) | 1024 |
 /// | [`request_timeout`](Self::request_timeout) | 30 s |
+/// | [`ack_timeout`](Self::ack_timeout) | 30 s |
 /// | [`stall_timeout`](Self::stall_timeout) | 45 s |
 /// | [`sse_open_timeout`](Self::sse_open_timeout) | 10 s |
 ///
@@ -60,6 +61,7 @@ pub struct ClientOptions {
     pub(crate) reconnect_attempts: Option<u32>,
     pub(crate) max_buffered: usize,
     pub(crate) request_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
     pub(crate) stall_timeout: Duration,
     pub(crate) sse_open_timeout: Duration,
     pub(crate) headers: Vec<(String, String)>,
@@ -75,6 +77,7 @@ impl Default for ClientOptions {
             reconnect_attempts: None,
             max_buffered: 1024,
             request_timeout: Duration::from_secs(30),
+            ack_timeout: Duration::from_secs(30),
             stall_timeout: Duration::from_secs(45),
             sse_open_timeout: Duration::from_secs(10),
             headers: Vec::new(),
@@ -172,6 +175,21 @@ impl ClientOptions {
         self
     }
 
+    /// How long [`Client::emit_with_ack`](crate::Client::emit_with_ack) waits for the reply
+    /// (sending included: the emit may wait in the buffer while the client reconnects).
+    /// [`Client::emit_with_ack_timeout`](crate::Client::emit_with_ack_timeout) sets it per
+    /// emit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = socket_serve_client::ClientOptions::default().ack_timeout(Duration::from_secs(5));
+    /// assert_eq!(options.get_ack_timeout(), Duration::from_secs(5));
+    /// ```
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
+
     /// How long an open stream may stay silent (no frame, no heartbeat) before the client
     /// takes it for dead and reconnects; also the longest a long-poll request may take. Keep
     /// it above the server's heartbeat interval (15 s) and poll timeout (25 s).
@@ -221,6 +239,16 @@ impl ClientOptions {
     /// ```
     pub fn get_transport(&self) -> Transport {
         self.transport
+    }
+
+    /// The configured default timeout of acks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(socket_serve_client::ClientOptions::default().get_ack_timeout(), Duration::from_secs(30));
+    /// ```
+    pub fn get_ack_timeout(&self) -> Duration {
+        self.ack_timeout
     }
 
     /// The configured size of the send buffer.

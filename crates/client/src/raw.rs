@@ -62,6 +62,7 @@ use crate::{ClientOptions, Error};
 /// use socket_serve_client::raw::Api;
 /// let api = Api::new("http://127.0.0.1:3000/socket/").unwrap();
 /// assert_eq!(api.endpoint("connect").as_str(), "http://127.0.0.1:3000/socket/connect");
+/// assert!(Api::new("https://example.invalid/socket").is_ok());
 /// assert!(Api::new("ftp://example.invalid/").is_err());
 /// assert!(Api::new("not a url").is_err());
 /// ```
@@ -274,10 +275,13 @@ impl Api {
                 .map_err(|e| Error::InvalidOption(format!("header {name}: {e}")))?;
             headers.append(name, value);
         }
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(options.request_timeout.min(Duration::from_secs(10)))
-            .tcp_nodelay(true)
+            .tcp_nodelay(true);
+        #[cfg(feature = "rustls")]
+        let builder = builder.tls_backend_preconfigured(tls::client_config()?);
+        let http = builder
             .build()
             .map_err(|e| Error::InvalidOption(chain(&e)))?;
         Ok(Api {
@@ -543,6 +547,68 @@ impl Api {
             .await
             .map_err(|e| Error::transport(&e))?;
         read_json(response).await
+    }
+}
+
+/// HTTPS through rustls with the ring provider (feature `rustls`): a configuration handed to
+/// reqwest as is, so no process-wide default provider is needed nor installed.
+#[cfg(feature = "rustls")]
+mod tls {
+    use std::sync::{Arc, OnceLock};
+
+    use rustls_platform_verifier::BuilderVerifierExt;
+
+    use crate::Error;
+
+    /// Built once per process (loading the platform's root certificates is not free).
+    static CONFIG: OnceLock<rustls::ClientConfig> = OnceLock::new();
+
+    /// The TLS configuration of every client: ring, TLS 1.2 and 1.3, the platform's
+    /// certificate verifier, HTTP/1.1 (the only version the client speaks).
+    pub(super) fn client_config() -> Result<rustls::ClientConfig, Error> {
+        if let Some(config) = CONFIG.get() {
+            return Ok(config.clone());
+        }
+        let invalid = |e: rustls::Error| Error::InvalidOption(format!("TLS set-up: {e}"));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(invalid)?
+            .with_platform_verifier()
+            .map_err(invalid)?
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(CONFIG.get_or_init(|| config).clone())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn ring_is_the_provider() {
+            let config = super::client_config().expect("a TLS configuration");
+            let ring = rustls::crypto::ring::default_provider();
+            let names = |p: &rustls::crypto::CryptoProvider| {
+                p.cipher_suites
+                    .iter()
+                    .map(|s| format!("{:?}", s.suite()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names(config.crypto_provider()), names(&ring));
+            assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        }
+
+        #[test]
+        fn https_urls_are_accepted() {
+            // Builds the HTTP client with the TLS configuration; nothing is sent.
+            let api = crate::raw::Api::new("https://example.invalid/socket").expect("an https API");
+            assert_eq!(api.base_url().scheme(), "https");
+            let client = crate::Client::new(
+                "https://example.invalid:8443/api/socket",
+                Default::default(),
+            )
+            .expect("an https client");
+            assert!(!client.connected());
+        }
     }
 }
 

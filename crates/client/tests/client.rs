@@ -116,23 +116,23 @@ async fn emits_acks_and_errors() {
         y: i32,
     }
     let p: Point = client
-        .emit_with_ack("echo", json!({"x": 1, "y": 2}), WAIT)
+        .emit_with_ack("echo", json!({"x": 1, "y": 2}))
         .await
         .unwrap();
     assert_eq!(p, Point { x: 1, y: 2 });
     assert_eq!(message(&mut events, "echo").await, json!({"x": 1, "y": 2}));
 
     // A reply of another shape is an error value.
-    let wrong: Result<Vec<String>, _> = client.emit_with_ack("echo", json!({"x": 1}), WAIT).await;
+    let wrong: Result<Vec<String>, _> = client.emit_with_ack("echo", json!({"x": 1})).await;
     assert!(
         matches!(wrong, Err(Error::Payload { ref event, .. }) if event == "echo"),
         "{wrong:?}"
     );
 
     // A handler without a reply acks null: () and Option fit it.
-    let none: Option<u32> = client.emit_with_ack("spam", 0, WAIT).await.unwrap();
+    let none: Option<u32> = client.emit_with_ack("spam", 0).await.unwrap();
     assert_eq!(none, None);
-    let () = client.emit_with_ack("spam", 0, WAIT).await.unwrap();
+    let () = client.emit_with_ack("spam", 0).await.unwrap();
 
     // Plain emit: the delivery resolves with the ack too.
     let delivery = client.emit("echo", [1, 2, 3]).unwrap();
@@ -141,11 +141,11 @@ async fn emits_acks_and_errors() {
 
     // No reply in time: a timeout error.
     let slow: Result<String, _> = client
-        .emit_with_ack("slow", 1500, Duration::from_millis(200))
+        .emit_with_ack_timeout("slow", 1500, Duration::from_millis(200))
         .await;
     assert_eq!(slow, Err(Error::Timeout(Duration::from_millis(200))));
     // ...and a longer wait gets it.
-    let done: String = client.emit_with_ack("slow", 10, WAIT).await.unwrap();
+    let done: String = client.emit_with_ack("slow", 10).await.unwrap();
     assert_eq!(done, "done");
 
     // A payload the server's handler refuses: 400 invalid_payload, final for that emit.
@@ -154,7 +154,7 @@ async fn emits_acks_and_errors() {
     assert_eq!(err.status(), Some(400), "{err}");
     assert_eq!(err.code(), Some("invalid_payload"));
     // The emits after it still go out.
-    let n: u32 = client.emit_with_ack("echo", 5, WAIT).await.unwrap();
+    let n: u32 = client.emit_with_ack("echo", 5).await.unwrap();
     assert_eq!(n, 5);
 
     // Refused locally, at once.
@@ -172,8 +172,25 @@ async fn emits_acks_and_errors() {
 
     client.disconnect().await;
     assert_eq!(client.emit("echo", 1).unwrap_err(), Error::Closed);
-    let after: Result<u32, _> = client.emit_with_ack("echo", 1, WAIT).await;
+    let after: Result<u32, _> = client.emit_with_ack("echo", 1).await;
     assert_eq!(after, Err(Error::Closed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_ack_timeout_comes_from_the_options() {
+    init_tracing();
+    let server = Server::start(config()).await;
+    let options = ClientOptions::default().ack_timeout(Duration::from_millis(200));
+    let client = connect(&server.url(), options).unwrap();
+    let slow = client.emit_with_ack::<String>("slow", 1500).await;
+    assert_eq!(slow, Err(Error::Timeout(Duration::from_millis(200))));
+    // Per emit, a longer limit.
+    let done = client
+        .emit_with_ack_timeout::<String>("slow", 10, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(done, "done");
+    client.disconnect().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,29 +289,25 @@ async fn chat_rooms_and_state_between_two_clients() {
     assert!(m.timestamp.is_some());
 
     // Rooms: join, say (members but the sender), leave.
-    bob.emit_with_ack::<Value, _>("join", json!({"room": "lobby"}), WAIT)
+    bob.emit_with_ack::<Value>("join", json!({"room": "lobby"}))
         .await
         .unwrap();
-    ann.emit_with_ack::<Value, _>(
-        "say",
-        json!({"room": "lobby", "text": "in the lobby"}),
-        WAIT,
-    )
-    .await
-    .unwrap();
+    ann.emit_with_ack::<Value>("say", json!({"room": "lobby", "text": "in the lobby"}))
+        .await
+        .unwrap();
     let say = message(&mut bob_events, "say").await;
     assert_eq!(
         say,
         json!({"from": ann_id, "room": "lobby", "text": "in the lobby"})
     );
-    bob.emit_with_ack::<Value, _>("leave", json!({"room": "lobby"}), WAIT)
+    bob.emit_with_ack::<Value>("leave", json!({"room": "lobby"}))
         .await
         .unwrap();
-    ann.emit_with_ack::<Value, _>("say", json!({"room": "lobby", "text": "gone?"}), WAIT)
+    ann.emit_with_ack::<Value>("say", json!({"room": "lobby", "text": "gone?"}))
         .await
         .unwrap();
     // Session state.
-    bob.emit_with_ack::<Value, _>("remember", json!({"key": "color", "value": "green"}), WAIT)
+    bob.emit_with_ack::<Value>("remember", json!({"key": "color", "value": "green"}))
         .await
         .unwrap();
     bob.emit("recall", json!({"key": "color"})).unwrap();
@@ -420,8 +433,15 @@ async fn connect_errors() {
         unreachable!()
     };
     assert_eq!(error.status(), Some(404), "{error}");
+    assert!(error.is_rejected(), "{error:?}");
     assert!(events.recv().await.is_none(), "gives up on a 4xx");
-    assert_eq!(client.wait_connected(WAIT).await, Err(Error::Closed));
+    let waited = client.wait_connected(WAIT).await.unwrap_err();
+    assert_eq!(waited, error, "wait_connected says why");
+    assert_eq!(
+        client.open(),
+        Err(error),
+        "so does open on the closed client"
+    );
 
     // Nobody listening: retried with backoff (ConnectError, Reconnecting...), bounded by
     // reconnect_attempts.
@@ -454,6 +474,9 @@ async fn connect_errors() {
         ["error", "retry 1", "error", "retry 2", "error", "retry 3", "error"]
     );
     assert!(client.is_closed());
+    // The last failure, not just "closed".
+    let waited = client.wait_connected(WAIT).await.unwrap_err();
+    assert!(matches!(waited, Error::Transport(_)), "{waited:?}");
 
     // Timeout of wait_connected while it keeps trying.
     let client = connect(

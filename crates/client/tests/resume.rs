@@ -302,7 +302,7 @@ async fn a_forgotten_session_is_replaced_and_reported() {
     assert!(!connected(&mut events).await);
     let old_id = client.id().unwrap();
     client
-        .emit_with_ack::<Value, _>("join", json!({"room": "r"}), WAIT)
+        .emit_with_ack::<Value>("join", json!({"room": "r"}))
         .await
         .unwrap();
 
@@ -429,7 +429,7 @@ async fn a_retried_emit_runs_its_handler_once() {
     client.wait_connected(WAIT).await.unwrap();
 
     lose.store(2, Ordering::SeqCst);
-    let ack: u64 = client.emit_with_ack("count", (), WAIT).await.unwrap();
+    let ack: u64 = client.emit_with_ack("count", ()).await.unwrap();
     assert_eq!(ack, 1, "the first run's answer");
     assert_eq!(
         posts.load(Ordering::SeqCst),
@@ -438,7 +438,7 @@ async fn a_retried_emit_runs_its_handler_once() {
     );
     assert_eq!(server.counters.runs(), 1, "the handler ran once");
     // The next emit is a new message.
-    let ack: u64 = client.emit_with_ack("count", (), WAIT).await.unwrap();
+    let ack: u64 = client.emit_with_ack("count", ()).await.unwrap();
     assert_eq!(ack, 2);
     client.disconnect().await;
 }
@@ -453,7 +453,7 @@ async fn a_timed_out_emit_is_answered_by_the_first_run() {
     let client = Client::new(&server.url(), options).unwrap();
     client.open().unwrap();
     client.wait_connected(WAIT).await.unwrap();
-    let done: String = client.emit_with_ack("slow", 800, WAIT).await.unwrap();
+    let done: String = client.emit_with_ack("slow", 800).await.unwrap();
     assert_eq!(done, "done");
     assert_eq!(server.counters.runs(), 1, "the handler ran once");
     assert_eq!(
@@ -618,7 +618,7 @@ async fn long_polling_works_and_resumes() {
         message(&mut events, "welcome").await,
         json!({"id": client.id().unwrap()})
     );
-    let echoed: u32 = client.emit_with_ack("echo", 7, WAIT).await.unwrap();
+    let echoed: u32 = client.emit_with_ack("echo", 7).await.unwrap();
     assert_eq!(echoed, 7);
     assert_eq!(message(&mut events, "echo").await, json!(7));
 
@@ -689,7 +689,7 @@ async fn auto_falls_back_to_long_polling() {
         message(&mut events, "welcome").await,
         json!({"id": client.id().unwrap()})
     );
-    let n: u32 = client.emit_with_ack("echo", 3, WAIT).await.unwrap();
+    let n: u32 = client.emit_with_ack("echo", 3).await.unwrap();
     assert_eq!(n, 3);
     assert_eq!(message(&mut events, "echo").await, json!(3));
     client.disconnect().await;
@@ -794,9 +794,7 @@ async fn position_frames_keep_an_idle_client_fresh() {
     let busy = connect(&server.url(), quick()).unwrap();
     let until_time = tokio::time::Instant::now() + window * 5 / 2;
     while tokio::time::Instant::now() < until_time {
-        busy.emit_with_ack::<Value, _>("echo", 1, WAIT)
-            .await
-            .unwrap();
+        busy.emit_with_ack::<Value>("echo", 1).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Two heartbeats later the idle client has the position of the last echo.
