@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, OriginalUri};
 use http::{Extensions, HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 
@@ -44,7 +44,11 @@ impl RequestInfo {
     pub(crate) fn from_parts(parts: &http::request::Parts) -> RequestInfo {
         RequestInfo {
             method: parts.method.clone(),
-            uri: parts.uri.clone(),
+            // A nested router sees its own part of the path; handlers get the whole.
+            uri: parts
+                .extensions
+                .get::<OriginalUri>()
+                .map_or_else(|| parts.uri.clone(), |OriginalUri(uri)| uri.clone()),
             headers: parts.headers.clone(),
             extensions: parts.extensions.clone(),
         }
@@ -55,7 +59,8 @@ impl RequestInfo {
         &self.method
     }
 
-    /// The URI as the server got it (path and query).
+    /// The URI as the client sent it (path and query; the whole path also when the
+    /// router is nested).
     pub fn uri(&self) -> &Uri {
         &self.uri
     }
