@@ -6,8 +6,11 @@ use std::sync::OnceLock;
 use axum::body::Body;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 
-/// The ES module of `clients/js`, exactly as published.
-const CLIENT_JS: &str = include_str!("../../../../clients/js/src/index.js");
+/// The ES module of `clients/js`, exactly as published: a byte-for-byte copy of
+/// `clients/js/src/index.js` kept inside the crate so that it can be packaged
+/// (`tests/client_js_copy.rs` fails when the copy is stale; refresh it with
+/// `bash scripts/sync-client-js.sh`).
+const CLIENT_JS: &str = include_str!("../../assets/client.js");
 
 fn etag() -> &'static str {
     static ETAG: OnceLock<String> = OnceLock::new();
