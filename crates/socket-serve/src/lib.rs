@@ -41,17 +41,74 @@
 //!   instance is frozen after answering.
 //! - **Secrets stay secret.** Other clients only ever see a session's public id.
 //!
-//! ## Acks and typed payloads
+//! ## Handlers, acks and errors
+//!
+//! A handler is an `async fn` taking the [`Socket`] and the typed payload (a payload that
+//! does not fit answers 400 and the handler does not run). It returns a
+//! [`HandlerResult`]: `Ok` carries the ack, and `?` works on any error. socket-serve's own
+//! errors keep their status and code (a Redis outage is a 503 the clients retry); others
+//! are a 500 `handler_error` whose detail is logged at `error` with the event and the
+//! session's public id, not sent.
 //!
 //! ```
-//! use socket_serve::{Ack, SocketServe};
+//! use socket_serve::{Ack, HandlerResult, Socket, SocketServe};
+//!
+//! async fn add(_socket: Socket, (a, b): (i64, i64)) -> HandlerResult<Ack<i64>> {
+//!     Ok(Ack(a.checked_add(b).ok_or("overflow")?))
+//! }
 //!
 //! let io = SocketServe::new(Default::default()).unwrap();
-//! // The payload is deserialized (a wrong shape answers 400); the return value is the ack.
-//! io.on_message("add", |_socket, (a, b): (i64, i64)| async move {
-//!     Ok::<_, socket_serve::Error>(Ack(a + b))
-//! });
+//! io.on_message("add", add);
 //! ```
+//!
+//! ## The request, auth and session data
+//!
+//! Handlers see their HTTP request ([`Socket::request`]: headers, cookies, query,
+//! extensions a tower layer inserted, the peer). [`SocketServe::authorize`] judges each
+//! `/connect` before a session exists (401/403 store nothing) and gives the session its
+//! data, which every later handler reads with [`Socket::data`] at no extra store cost.
+//!
+//! ```
+//! use socket_serve::{HandlerError, HandlerResult, Handshake, Socket, SocketServe};
+//!
+//! async fn authorize(handshake: Handshake) -> Result<String, HandlerError> {
+//!     match handshake.bearer_token() {
+//!         Some(token) if token.starts_with("user:") => Ok(token[5..].to_owned()),
+//!         _ => Err(HandlerError::unauthorized("a token is required")),
+//!     }
+//! }
+//!
+//! async fn whoami(socket: Socket, _: serde_json::Value) -> HandlerResult<socket_serve::Ack<String>> {
+//!     let user: String = socket.data()?.unwrap_or_default();
+//!     Ok(socket_serve::Ack(user))
+//! }
+//!
+//! let io = SocketServe::new(Default::default()).unwrap();
+//! io.authorize(authorize);
+//! io.on_message("whoami", whoami);
+//! ```
+//!
+//! ## App state, the server, and emitting from anywhere
+//!
+//! [`SocketServe::with_state`] hands values to every handler ([`Socket::state`]);
+//! [`Socket::server`] reaches the whole server from a handler (`server().emit` includes
+//! the sender). Outside any handler, [`SocketServe::to_session`] addresses one session by
+//! its public id, and an [`Emitter`] does all of it from another process on the same
+//! Redis (a cron job, a webhook; also `socket-serve emit` on the command line).
+//!
+//! ```
+//! # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+//! io.to_session("p-4f2a").emit("notice", serde_json::json!({"unread": 2})).await?;
+//! io.to("lobby").emit("tick", 1).await?;
+//! io.emit("announcement", "deploying").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Serverless
+//!
+//! The [`Platform`] is detected from the environment: streams and long-polls end a margin
+//! before its time limit, and clients resume with nothing lost. On AWS Lambda serve the
+//! app with `lambda::run` (feature `lambda`); `docs/DEPLOY.md` covers every platform.
 //!
 //! ## Layers
 //! [`protocol`] (wire types) → [`store`] (state and fan-out) → engine ([`SocketServe`],

@@ -13,7 +13,7 @@ use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use socket_serve::{Ack, Error, SocketServe};
+use socket_serve::{Ack, HandlerResult, Socket, SocketServe};
 
 /// The chat page.
 const PAGE: &str = include_str!("../static/index.html");
@@ -52,41 +52,58 @@ struct Recall {
 /// chat::register(&io);
 /// ```
 pub fn register(io: &SocketServe) {
-    io.on_connect(
-        |socket| async move { socket.emit("welcome", &json!({ "id": socket.id() })).await },
-    );
-    io.on_message("chat", |socket, msg: Chat| async move {
-        let out = json!({ "from": socket.id(), "text": msg.text });
-        socket.broadcast("chat", &out).await?;
-        Ok::<_, Error>(Ack(json!({ "ok": true })))
-    });
-    io.on_message("echo", |socket, data: Value| async move {
-        socket.emit("echo", &data).await?;
-        Ok::<_, Error>(Ack(data))
-    });
-    io.on_message("join", |socket, msg: Room| async move {
-        socket.join(&msg.room).await?;
-        Ok::<_, Error>(Ack(json!({ "ok": true, "room": msg.room })))
-    });
-    io.on_message("leave", |socket, msg: Room| async move {
-        socket.leave(&msg.room).await?;
-        Ok::<_, Error>(Ack(json!({ "ok": true, "room": msg.room })))
-    });
-    io.on_message("say", |socket, msg: Say| async move {
-        let out = json!({ "from": socket.id(), "room": msg.room, "text": msg.text });
-        socket.to(&msg.room).emit("say", &out).await?;
-        Ok::<_, Error>(Ack(json!({ "ok": true })))
-    });
-    io.on_message("remember", |socket, msg: Remember| async move {
-        socket.set(&msg.key, &msg.value).await?;
-        Ok::<_, Error>(Ack(json!({ "ok": true })))
-    });
-    io.on_message("recall", |socket, msg: Recall| async move {
-        let value: Option<Value> = socket.get(&msg.key).await?;
-        let out = json!({ "key": msg.key, "value": value });
-        socket.emit("recall", &out).await?;
-        Ok::<_, Error>(Ack(out))
-    });
+    io.on_connect(welcome);
+    io.on_message("chat", chat);
+    io.on_message("echo", echo);
+    io.on_message("join", join);
+    io.on_message("leave", leave);
+    io.on_message("say", say);
+    io.on_message("remember", remember);
+    io.on_message("recall", recall);
+}
+
+async fn welcome(socket: Socket) -> HandlerResult {
+    socket.emit("welcome", json!({ "id": socket.id() })).await?;
+    Ok(())
+}
+
+async fn chat(socket: Socket, msg: Chat) -> HandlerResult<Ack<Value>> {
+    let out = json!({ "from": socket.id(), "text": msg.text });
+    socket.broadcast("chat", &out).await?;
+    Ok(Ack(json!({ "ok": true })))
+}
+
+async fn echo(socket: Socket, data: Value) -> HandlerResult<Ack<Value>> {
+    socket.emit("echo", &data).await?;
+    Ok(Ack(data))
+}
+
+async fn join(socket: Socket, msg: Room) -> HandlerResult<Ack<Value>> {
+    socket.join(&msg.room).await?;
+    Ok(Ack(json!({ "ok": true, "room": msg.room })))
+}
+
+async fn leave(socket: Socket, msg: Room) -> HandlerResult<Ack<Value>> {
+    socket.leave(&msg.room).await?;
+    Ok(Ack(json!({ "ok": true, "room": msg.room })))
+}
+
+async fn say(socket: Socket, msg: Say) -> HandlerResult<Ack<Value>> {
+    let out = json!({ "from": socket.id(), "room": msg.room, "text": msg.text });
+    socket.to(&msg.room).emit("say", &out).await?;
+    Ok(Ack(json!({ "ok": true })))
+}
+
+async fn remember(socket: Socket, msg: Remember) -> HandlerResult<Ack<Value>> {
+    socket.set(&msg.key, &msg.value).await?;
+    Ok(Ack(json!({ "ok": true })))
+}
+
+async fn recall(socket: Socket, msg: Recall) -> HandlerResult<Ack<Value>> {
+    let value: Option<Value> = socket.get(&msg.key).await?;
+    let out = json!({ "key": msg.key, "value": value });
+    socket.emit("recall", &out).await?;
+    Ok(Ack(out))
 }
 
 /// The whole app: the page at `/`, the API at `/socket`.
