@@ -110,6 +110,21 @@
 //! before its time limit, and clients resume with nothing lost. On AWS Lambda serve the
 //! app with `lambda::run` (feature `lambda`); `docs/DEPLOY.md` covers every platform.
 //!
+//! ## Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `redis` | yes | the Redis store (`store::redis::RedisStore`), chosen by [`Config::from_env`] when `REDIS_URL` is set; without it only the in-memory [`store::MemoryStore`] (one process) |
+//! | `tls` | yes | `rediss://` URLs: TLS to Redis through rustls with the ring provider and the system's root certificates (turns on `redis`) |
+//! | `lambda` | no | AWS Lambda: `socket_serve::lambda::run(app)`, streamed responses for a Function URL with invoke mode `RESPONSE_STREAM` |
+//!
+//! ```toml
+//! [dependencies]
+//! socket-serve = "0.1"                                                        # redis + tls
+//! # socket-serve = { version = "0.1", features = ["lambda"] }                # on AWS Lambda
+//! # socket-serve = { version = "0.1", default-features = false }             # memory store only
+//! ```
+//!
 //! ## Layers
 //! [`protocol`] (wire types) → [`store`] (state and fan-out) → engine ([`SocketServe`],
 //! [`Socket`]) → transport (SSE, long-polling) → http ([`SocketServeService`]) →
