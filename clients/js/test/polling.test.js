@@ -98,3 +98,20 @@ test("the 0.6.0 option form { transport: 'polling' } also works", needsServer, a
   assert.equal(p.transport, "polling");
   assert.equal(await p.emitWithAck("echo", 1), 1);
 });
+
+test("a host that buffers responses (501 sse_unsupported): falls back to polling, once", needsServer, async (t) => {
+  const own = await startChat({ env: { SOCKET_SERVE_PLATFORM: "netlify", SOCKET_SERVE_POLL_TIMEOUT_MS: "1000" } });
+  const log = [];
+  const s = connect(own.base, { reconnectionDelay: 50, reconnectionDelayMax: 300, fetch: recordingFetch(log) });
+  t.after(async () => {
+    s.disconnect();
+    await own.stop();
+  });
+  const welcome = next(s, "welcome");
+  await connected(s);
+  await welcome;
+  assert.equal(s.transport, "polling");
+  assert.equal(await s.emitWithAck("echo", "through polls"), "through polls");
+  const sseOpens = log.filter((r) => r.url.includes("/sse?") && !r.url.includes("transport=polling"));
+  assert.equal(sseOpens.length, 1, "asked for SSE once, then stayed on polling");
+});

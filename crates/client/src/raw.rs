@@ -658,6 +658,10 @@ fn snippet(body: &[u8]) -> String {
 pub(crate) fn means_no_sse(error: &Error) -> bool {
     match error {
         Error::Protocol(_) => true,
+        // A host that buffers responses (serverless) answers 501 `sse_unsupported`.
+        Error::Status {
+            code: Some(code), ..
+        } if code == "sse_unsupported" => true,
         Error::Status { status, .. } => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             status.is_client_error() && !error.is_unknown_session()

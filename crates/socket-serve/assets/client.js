@@ -881,6 +881,8 @@ export class Socket {
         const json = await readJson(res);
         const error = httpError("stream", res, json);
         if (res.status === 404 && error.code === "unknown_session") return { kind: "gone" };
+        // A host that buffers responses (serverless) cannot stream: long-poll instead.
+        if (error.code === "sse_unsupported") return { kind: "unsupported", error };
         if (retryableStatus(res.status)) return { kind: "error", error };
         if (error.code === "invalid_cursor") {
           this.#cursor = null; // cannot happen with cursors the server sent; start over
@@ -1015,7 +1017,7 @@ export class Socket {
       const json = await readJson(res);
       const error = httpError("stream", res, json);
       if (res.status === 404 && error.code === "unknown_session") return { kind: "gone" };
-      if (res.ok || !retryableStatus(res.status)) return { kind: "unsupported", error };
+      if (res.ok || error.code === "sse_unsupported" || !retryableStatus(res.status)) return { kind: "unsupported", error };
       return { kind: "error", error };
     } catch (err) {
       return this.#failure(parent, signal, err, "stream");
