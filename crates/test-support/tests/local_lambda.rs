@@ -1,7 +1,7 @@
 //! LocalLambda against the real chat-lambda function: real processes, real HTTP on
 //! loopback, a private redis-server per test. Needs `target/debug/chat-lambda`
-//! (`cargo build -p chat-lambda`; scripts/test.sh builds it); without it each test says so
-//! and passes without running.
+//! (`cargo build -p chat-lambda`; scripts/test.sh builds it); without it, or with it older
+//! than its sources, each test fails saying so.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,35 +11,13 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use socket_serve_test_support::reqwest;
 use socket_serve_test_support::{
-    within, InstanceState, LambdaOptions, LocalLambda, RedisServer, DEFAULT_WAIT,
+    built_binary, within, InstanceState, LambdaOptions, LocalLambda, RedisServer, DEFAULT_WAIT,
 };
 
-/// `target/debug/chat-lambda` of this workspace (or of `CARGO_TARGET_DIR`), if built.
+/// `target/debug/chat-lambda`, built and newer than its sources (else the test fails and
+/// says which `cargo build` to run: a missing function must not pass as a skip).
 fn chat_lambda() -> Option<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .and_then(Path::parent)
-        .expect("crates/test-support sits two levels below the workspace");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_relative() {
-                workspace.join(dir)
-            } else {
-                dir
-            }
-        })
-        .unwrap_or_else(|| workspace.join("target"));
-    let binary = target.join("debug").join("chat-lambda");
-    if binary.is_file() {
-        Some(binary)
-    } else {
-        eprintln!(
-            "SKIPPED: {} not found: run `cargo build -p chat-lambda` first",
-            binary.display()
-        );
-        None
-    }
+    Some(built_binary("chat-lambda", &["examples/chat-lambda/src"]))
 }
 
 fn options(function: PathBuf, redis: &RedisServer) -> LambdaOptions {
