@@ -19,12 +19,14 @@
 
 #![warn(missing_docs)]
 
+pub mod binary;
 mod cursor;
 mod envelope;
 mod event_name;
 mod messages;
 pub mod sse;
 
+pub use binary::Binary;
 pub use cursor::{Cursor, CursorParseError};
 pub use envelope::{ConnectedData, Envelope, ACK_EVENT, CONNECTED_EVENT};
 pub use event_name::{validate_event_name, EventNameError, MAX_EVENT_NAME_LEN};
