@@ -90,6 +90,22 @@
 //! `__disconnect` frame from the server (the app disconnected this client) closes the client
 //! for good, as does [`Client::disconnect`]; every [`EventStream`] then ends.
 //!
+//! # Refused connections
+//!
+//! A server that refuses the connection (`POST /connect` answered 401, 403, 503...) is
+//! reported with its status, code and message: [`Client::wait_connected`] returns
+//! [`Error::Rejected`], and so does [`Client::open`] once a final refusal (a 4xx) closed the
+//! client. A 5xx refusal is retried with backoff.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `rustls` | yes | HTTPS through rustls with the ring crypto provider (the server's TLS stack too; no aws-lc-sys) and the platform's certificate verifier. No process-wide provider is installed |
+//! | `native-tls` | no | HTTPS through the platform's TLS library (OpenSSL on Linux), for `default-features = false, features = ["native-tls"]` |
+//!
+//! Without either, only `http://` URLs work.
+//!
 //! # Lower level
 //!
 //! [`raw::Api`] exposes each endpoint as one async call, without sessions, retries or
