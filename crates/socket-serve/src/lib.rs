@@ -143,6 +143,39 @@ pub mod store;
 mod transport;
 
 pub use socket_serve_protocol as protocol;
+/// Binary payloads: [`Binary`] (a handler's payload, a field, an emit's data), and
+/// `#[serde(with = "socket_serve::binary")]` for `Vec<u8>` and `bytes::Bytes` fields. Bytes
+/// travel inside the JSON as `{"__ssbin": "<base64>"}` (`docs/PROTOCOL.md` section 6) and
+/// both clients hand them to the app as bytes (a `Uint8Array` in JavaScript). Base64 makes
+/// them 4/3 as large, and `Config::max_body_size` (1 MiB by default) bounds what one
+/// client POST carries: about 760 KiB of bytes.
+///
+/// ```
+/// use serde::Deserialize;
+/// use socket_serve::{Ack, Binary, HandlerResult, Socket, SocketServe};
+///
+/// #[derive(Deserialize)]
+/// struct Upload {
+///     name: String,
+///     #[serde(with = "socket_serve::binary")]
+///     bytes: Vec<u8>,
+/// }
+///
+/// async fn upload(socket: Socket, file: Upload) -> HandlerResult<Ack<usize>> {
+///     socket.emit("stored", serde_json::json!({"name": file.name})).await?;
+///     Ok(Ack(file.bytes.len()))
+/// }
+///
+/// async fn head(socket: Socket, image: Binary) -> HandlerResult<Ack<Binary>> {
+///     socket.emit("image", &image).await?; // a Uint8Array in the JavaScript client
+///     Ok(Ack(Binary::from(&image[..image.len().min(16)])))
+/// }
+///
+/// let io = SocketServe::new(Default::default()).unwrap();
+/// io.on_message("upload", upload);
+/// io.on_message("head", head);
+/// ```
+pub use socket_serve_protocol::binary::{self, Binary};
 
 pub use config::{Config, ConfigError, StoreConfig};
 pub use engine::{
