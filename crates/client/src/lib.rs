@@ -131,3 +131,30 @@ pub use event::{ClientEvent, DisconnectReason, EventStream, Message};
 pub use options::{ClientOptions, Transport};
 pub use outbox::Delivery;
 pub use socket_serve_protocol::Cursor;
+/// Binary payloads: [`Binary`] and `#[serde(with = "socket_serve_client::binary")]` for
+/// `Vec<u8>` and `bytes::Bytes` fields. Bytes travel inside the JSON as
+/// `{"__ssbin": "<base64>"}`; typed handlers ([`Client::on`]), acks
+/// ([`Client::emit_with_ack`]) and emits turn them into bytes and back. Untyped data
+/// ([`Message::data`]) keeps the marker object: decode it with [`Message::decode`] or
+/// [`binary::from_value`].
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use socket_serve_client::{binary, Binary, Client, ClientOptions};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Upload {
+///     name: String,
+///     #[serde(with = "socket_serve_client::binary")]
+///     bytes: Vec<u8>,
+/// }
+///
+/// let client = Client::new("http://127.0.0.1:3000/socket", ClientOptions::default())?;
+/// client.on("thumbnail", |image: Binary| println!("{} bytes", image.len()));
+/// client.on("upload", |file: Upload| println!("{}: {} bytes", file.name, file.bytes.len()));
+/// client.emit("upload", Upload { name: "a.bin".into(), bytes: vec![0, 1, 2] })?;
+/// client.emit("raw", Binary::from_static(b"\x00\x01"))?;
+/// assert_eq!(binary::to_value(b"hi"), serde_json::json!({"__ssbin": "aGk="}));
+/// # Ok::<(), socket_serve_client::Error>(())
+/// ```
+pub use socket_serve_protocol::binary::{self, Binary};
