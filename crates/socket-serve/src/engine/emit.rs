@@ -8,7 +8,7 @@ use socket_serve_protocol::{validate_event_name, Envelope};
 
 use crate::engine::{Engine, Socket};
 use crate::error::Error;
-use crate::store::{EntryKind, LogId, Outgoing};
+use crate::store::{Audience, EntryKind, LogId, Outgoing};
 
 /// Longest room name, in bytes.
 const MAX_ROOM_LEN: usize = 128;
@@ -65,53 +65,67 @@ pub(crate) async fn append(
     engine: &Engine,
     log: LogId,
     json: Arc<str>,
-    except: Option<&str>,
+    audience: Audience,
     dedup: Option<(String, String)>,
 ) -> Result<(), Error> {
-    let kind = EntryKind::Message {
-        json,
-        except: except.map(str::to_owned),
-    };
+    let kind = EntryKind::Message { json, audience };
     engine.store.append(Outgoing { log, kind, dedup }).await?;
     Ok(())
 }
 
 /// To every session, except `sender` (by public id) when given.
 pub(crate) async fn broadcast<T: Serialize + ?Sized>(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     sender: Option<&Socket>,
     event: &str,
     data: &T,
 ) -> Result<(), Error> {
-    let from = sender.map(Socket::id);
-    let out = envelope(event, data, from, None)?;
-    let dedup = sender.and_then(|s| s.dedup_key(&LogId::All, out.content));
-    append(engine, LogId::All, out.json, from, dedup).await
+    BroadcastOperator::new(engine.clone(), None, sender.cloned())
+        .emit(event, data)
+        .await
 }
 
-/// Emits to the members of one room: from [`SocketServe::to`](crate::SocketServe::to) (all
-/// members) or [`Socket::to`] (all members but that socket).
+/// Emits to several sessions at once: everyone, or the members of rooms, but the ones
+/// left out. Built by [`SocketServe::to`](crate::SocketServe::to) (and `except`,
+/// `volatile`) or [`Socket::to`] (which leaves the socket itself out), chained:
 ///
 /// ```
 /// # async fn f(io: socket_serve::SocketServe, socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
-/// io.to("lobby").emit("tick", &1).await?;          // everyone in the room
-/// socket.to("lobby").emit("typing", &true).await?; // everyone in the room but `socket`
+/// io.to("lobby").emit("tick", &1).await?;                 // everyone in the room
+/// io.to("a").to("b").emit("news", "x").await?;            // members of a or b, once each
+/// io.to("game").except("spectators").emit("move", 3).await?;
+/// socket.to("lobby").emit("typing", &true).await?;        // the room but `socket`
+/// socket.to("doc-1").volatile().emit("cursor", (10, 20)).await?; // not logged: live only
 /// # Ok(()) }
 /// ```
-pub struct RoomEmitter {
+///
+/// `except` takes a room (its members are left out) or a public id (that session is).
+/// A volatile emit is not stored and not replayed: it reaches the clients connected at
+/// that moment (SSE streams and waiting long-polls) and nobody else, for high-rate
+/// ephemeral data such as cursors and typing indicators.
+#[derive(Clone)]
+pub struct BroadcastOperator {
     engine: Arc<Engine>,
-    room: String,
+    rooms: Vec<String>,
+    except: Vec<String>,
     sender: Option<Socket>,
     dedup: Option<(String, String)>,
+    volatile: bool,
 }
 
-impl RoomEmitter {
-    pub(crate) fn new(engine: Arc<Engine>, room: &str, sender: Option<Socket>) -> Self {
-        RoomEmitter {
+/// The operator of a single room, as [`SocketServe::to`](crate::SocketServe::to) makes
+/// it (the name of earlier versions).
+pub type RoomEmitter = BroadcastOperator;
+
+impl BroadcastOperator {
+    pub(crate) fn new(engine: Arc<Engine>, room: Option<&str>, sender: Option<Socket>) -> Self {
+        BroadcastOperator {
             engine,
-            room: room.to_owned(),
+            rooms: room.map(str::to_owned).into_iter().collect(),
+            except: Vec::new(),
             sender,
             dedup: None,
+            volatile: false,
         }
     }
 
@@ -121,22 +135,84 @@ impl RoomEmitter {
         self
     }
 
-    /// Sends `event` with `data` to the room.
-    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
-        validate_room(&self.room)?;
-        let from = self.sender.as_ref().map(Socket::id);
-        let out = envelope(event, &data, from, Some(&self.room))?;
-        let log = LogId::Room(self.room.clone());
-        let dedup = match &self.sender {
-            Some(sender) => sender.dedup_key(&log, out.content),
-            None => self.dedup.clone(),
-        };
-        append(&self.engine, log, out.json, from, dedup).await
+    /// Also to the members of `room` (a session in several of the rooms gets it once).
+    pub fn to(mut self, room: &str) -> Self {
+        if !self.rooms.iter().any(|r| r == room) {
+            self.rooms.push(room.to_owned());
+        }
+        self
     }
 
-    /// Public ids of the room's members.
+    /// Leaves out the members of the room `room_or_id`, or the session with that public id.
+    pub fn except(mut self, room_or_id: &str) -> Self {
+        self.except.push(room_or_id.to_owned());
+        self
+    }
+
+    /// Makes the emit volatile: not logged, not replayed, only for clients connected now.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Sends `event` with `data`.
+    pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
+        for room in self.rooms.iter().chain(&self.except) {
+            validate_room(room)?;
+        }
+        let from = self.sender.as_ref().map(Socket::id);
+        let room = match self.rooms.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        let out = envelope(event, &data, from, room)?;
+        let mut audience = Audience {
+            except: from.map(str::to_owned).into_iter().collect(),
+            rooms: if self.rooms.len() > 1 {
+                self.rooms.clone()
+            } else {
+                Vec::new()
+            },
+        };
+        audience.except.extend(self.except.iter().cloned());
+        let logs: Vec<LogId> = if self.rooms.is_empty() {
+            vec![LogId::All]
+        } else {
+            self.rooms.iter().cloned().map(LogId::Room).collect()
+        };
+        for (i, log) in logs.into_iter().enumerate() {
+            if self.volatile {
+                let store = &self.engine.store;
+                store
+                    .announce_volatile(&log, out.json.clone(), audience.clone())
+                    .await?;
+                continue;
+            }
+            let dedup = match &self.sender {
+                Some(sender) => sender.dedup_key(&log, out.content),
+                // One key, several appends: each room's its own.
+                None => self
+                    .dedup
+                    .clone()
+                    .map(|(scope, key)| (scope, if i == 0 { key } else { format!("{key}@{i}") })),
+            };
+            append(&self.engine, log, out.json.clone(), audience.clone(), dedup).await?;
+        }
+        Ok(())
+    }
+
+    /// Public ids of the members of its rooms, each once, without the public ids it leaves
+    /// out (an operator for everyone answers an empty list: use rooms).
     pub async fn members(&self) -> Result<Vec<String>, Error> {
-        validate_room(&self.room)?;
-        Ok(self.engine.store.room_members(&self.room).await?)
+        let mut all = Vec::new();
+        for room in &self.rooms {
+            validate_room(room)?;
+            all.extend(self.engine.store.room_members(room).await?);
+        }
+        all.sort();
+        all.dedup();
+        let left_out = &self.except;
+        all.retain(|id| !left_out.contains(id));
+        Ok(all)
     }
 }

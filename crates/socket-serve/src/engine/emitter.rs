@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::engine::emit::{self, RoomEmitter};
+use crate::engine::emit::{self, BroadcastOperator};
 use crate::engine::{Engine, SocketServe};
 use crate::error::Error;
 use crate::store::LogId;
@@ -70,12 +70,26 @@ impl Emitter {
     /// Sends `event` to every session.
     pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
         let out = emit::envelope(event, &data, None, None)?;
-        emit::append(&self.engine, LogId::All, out.json, None, self.dedup()).await
+        emit::append(
+            &self.engine,
+            LogId::All,
+            out.json,
+            Default::default(),
+            self.dedup(),
+        )
+        .await
     }
 
     /// Sends to the members of `room`.
-    pub fn to(&self, room: &str) -> RoomEmitter {
-        RoomEmitter::new(self.engine.clone(), room, None).with_dedup(self.dedup())
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.engine.clone(), Some(room), None).with_dedup(self.dedup())
+    }
+
+    /// Sends to everyone but the members of a room, or one session by public id.
+    pub fn except(&self, room_or_id: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.engine.clone(), None, None)
+            .with_dedup(self.dedup())
+            .except(room_or_id)
     }
 
     /// Sends to the one session whose public id ([`Socket::id`](crate::Socket::id)) is
@@ -142,6 +156,13 @@ impl SessionEmitter {
         let sid = self.engine.store.find_session(&self.public_id).await?;
         let sid = sid.ok_or(Error::UnknownSession)?;
         let log = LogId::Session(sid);
-        emit::append(&self.engine, log, out.json, None, self.dedup.clone()).await
+        emit::append(
+            &self.engine,
+            log,
+            out.json,
+            Default::default(),
+            self.dedup.clone(),
+        )
+        .await
     }
 }

@@ -234,7 +234,7 @@ async fn run_handler(
             let json = Envelope::ack(message_id.clone(), reply, now_ms()).to_json();
             let kind = EntryKind::Message {
                 json: json.into(),
-                except: None,
+                audience: Default::default(),
             };
             let dedup = Some((input.sid.clone(), format!("{message_id}#ack")));
             let log = LogId::Session(input.sid.clone());

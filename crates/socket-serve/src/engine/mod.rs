@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::watch;
 
-pub use emit::RoomEmitter;
+pub use emit::{BroadcastOperator, RoomEmitter};
 pub use emitter::{Emitter, SessionEmitter};
 pub use handlers::{Ack, HandlerOutput, IntoAck};
 pub use handshake::Handshake;
@@ -340,8 +340,32 @@ impl SocketServe {
     /// io.to("lobby").emit("tick", &1).await?;
     /// # Ok(()) }
     /// ```
-    pub fn to(&self, room: &str) -> RoomEmitter {
-        RoomEmitter::new(self.engine.clone(), room, None)
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.engine.clone(), Some(room), None)
+    }
+
+    /// Sends to everyone but the members of a room, or but one session by its public id
+    /// (chain more `except`s, or `to` for rooms only).
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.except("banned").emit("news", "hello").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn except(&self, room_or_id: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.engine.clone(), None, None).except(room_or_id)
+    }
+
+    /// A volatile emit to everyone (or, chained with `to`, to rooms): not logged, not
+    /// replayed, only for the clients connected now.
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.volatile().emit("load", 0.42).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn volatile(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.engine.clone(), None, None).volatile()
     }
 
     /// Public ids of the sessions in a room.

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::emit::{self, RoomEmitter};
+use crate::engine::emit::{self, BroadcastOperator};
 use crate::engine::request::{RequestInfo, NO_HEADERS};
 use crate::engine::{lifecycle, Engine, SocketServe};
 use crate::error::Error;
@@ -203,7 +203,7 @@ impl Socket {
         let out = emit::envelope(event, &data, None, None)?;
         let log = LogId::Session(self.inner.sid.clone());
         let dedup = self.dedup_key(&log, out.content);
-        emit::append(&self.inner.engine, log, out.json, None, dedup).await
+        emit::append(&self.inner.engine, log, out.json, Default::default(), dedup).await
     }
 
     /// Sends `event` to every session but this one; `from` names this one.
@@ -212,8 +212,21 @@ impl Socket {
     }
 
     /// Sends to the members of `room` but this session.
-    pub fn to(&self, room: &str) -> RoomEmitter {
-        RoomEmitter::new(self.inner.engine.clone(), room, Some(self.clone()))
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.engine.clone(), Some(room), Some(self.clone()))
+    }
+
+    /// Sends to everyone but this session and the members of `room_or_id` (or the session
+    /// with that public id); chain more (see [`BroadcastOperator`]).
+    ///
+    /// ```
+    /// # async fn f(socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
+    /// socket.except("muted").emit("chat", "hi").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn except(&self, room_or_id: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.engine.clone(), None, Some(self.clone()))
+            .except(room_or_id)
     }
 
     /// Joins `room`: from now on this session gets the room's messages, on whichever

@@ -22,6 +22,8 @@ pub enum Live {
     Entry(LogId, Entry),
     /// Every entry at or below this position has already been announced.
     Tick(Cursor),
+    /// A volatile message of a log the subscription listens to: not logged, no cursor.
+    Volatile(LogId, Arc<str>, super::Audience),
 }
 
 #[derive(Default)]
@@ -154,6 +156,19 @@ impl Hub {
         }
         for id in overflowed {
             cut_off(&mut state, id);
+        }
+    }
+
+    /// Announces a volatile message to the listeners of `log`. A listener whose queue is
+    /// full just misses it (volatile messages may be dropped; nothing needs a resume).
+    pub fn volatile(&self, log: &LogId, json: &Arc<str>, audience: &super::Audience) {
+        let state = self.lock();
+        let Some(listeners) = state.listeners.get(log) else {
+            return;
+        };
+        for tx in listeners.values() {
+            let live = Live::Volatile(log.clone(), json.clone(), audience.clone());
+            let _ = tx.try_send(live);
         }
     }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
 use super::{
-    now_ms, Claim, Entry, EntryKind, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot,
-    SessionMeta, Store, StoreResult, Subscription,
+    now_ms, Audience, Claim, Entry, EntryKind, Hub, LogId, LogRead, Outgoing, ReadBatch,
+    RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -348,6 +348,16 @@ impl Store for MemoryStore {
             .unwrap_or_default();
         members.sort();
         Ok(members)
+    }
+
+    async fn announce_volatile(
+        &self,
+        log: &LogId,
+        json: Arc<str>,
+        audience: Audience,
+    ) -> StoreResult<()> {
+        self.inner.hub.volatile(log, &json, &audience);
+        Ok(())
     }
 
     async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>> {

@@ -67,8 +67,8 @@ pub enum EntryKind {
     Message {
         /// One line of envelope JSON, sent as-is as the SSE `data:`.
         json: Arc<str>,
-        /// Public id of the session this message skips.
-        except: Option<String>,
+        /// Who of the log's readers it is not for.
+        audience: Audience,
     },
     /// Session log only: the session joined `room`; room entries after this cursor are its.
     Joined {
@@ -87,6 +87,41 @@ pub enum EntryKind {
         /// Why: "client disconnect", "server disconnect" or "expired".
         reason: String,
     },
+}
+
+/// Which of a log's readers a message is for: all of them but those `except` names (a
+/// public id, or a room whose members are left out: the sender of a broadcast, and
+/// `except(..)`), and, for a message sent to several rooms at once (appended to each
+/// room's log), only from the first of `rooms` the reader is a member of, so a member of
+/// several gets it once.
+///
+/// ```
+/// use socket_serve::store::Audience;
+/// let audience = Audience::except_sender("p-1");
+/// assert_eq!(audience.except, vec!["p-1".to_owned()]);
+/// assert!(Audience::default().is_everyone());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Audience {
+    /// Public ids, or rooms, whose sessions do not get it.
+    pub except: Vec<String>,
+    /// Every room it was sent to, when more than one (else empty).
+    pub rooms: Vec<String>,
+}
+
+impl Audience {
+    /// Everyone but the session with this public id.
+    pub fn except_sender(public_id: &str) -> Audience {
+        Audience {
+            except: vec![public_id.to_owned()],
+            rooms: Vec::new(),
+        }
+    }
+
+    /// Whether it is for every reader of its log.
+    pub fn is_everyone(&self) -> bool {
+        self.except.is_empty() && self.rooms.is_empty()
+    }
 }
 
 /// A message to append to a log.
@@ -271,6 +306,16 @@ pub trait Store: Send + Sync + 'static {
     /// does not fail on a connection that died meanwhile. The default does nothing (a
     /// store without connections).
     async fn refresh(&self) {}
+
+    /// Announces a volatile message (one that is not logged: nobody can replay it) to the
+    /// subscriptions of every process listening to `log` now. What a slow or absent
+    /// reader misses is gone.
+    async fn announce_volatile(
+        &self,
+        log: &LogId,
+        json: Arc<str>,
+        audience: Audience,
+    ) -> StoreResult<()>;
 
     /// Announces the current position to every subscription of this process, in order with
     /// the appends before it ([`Live::Tick`]): streams use it to move idle clients' cursors.

@@ -19,8 +19,15 @@ pub(crate) struct PollBody(pub String);
 
 fn messages_json(delivery: &Delivery, with_cursors: bool) -> String {
     let mut out = String::from("[");
-    for (i, (cursor, json)) in delivery.messages.iter().enumerate() {
-        if i > 0 {
+    // Volatile messages (only a waiting long-poll gets them) have no cursor.
+    for json in &delivery.volatile {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(json);
+    }
+    for (cursor, json) in delivery.messages.iter() {
+        if out.len() > 1 {
             out.push(',');
         }
         match json.strip_suffix('}').filter(|_| with_cursors) {
@@ -33,7 +40,7 @@ fn messages_json(delivery: &Delivery, with_cursors: bool) -> String {
         }
     }
     if let Some(reason) = &delivery.disconnected {
-        if !delivery.messages.is_empty() {
+        if out.len() > 1 {
             out.push(',');
         }
         out.push_str(&disconnect_envelope(reason));
@@ -94,7 +101,11 @@ pub(crate) async fn long_poll(
     let timeout = tokio::time::sleep_until(end.unwrap_or_else(tokio::time::Instant::now));
     tokio::pin!(timeout);
     // A client that lost messages learns it at once, not after the wait.
-    while recovered && delivery.messages.is_empty() && delivery.disconnected.is_none() {
+    while recovered
+        && delivery.messages.is_empty()
+        && delivery.volatile.is_empty()
+        && delivery.disconnected.is_none()
+    {
         let live = tokio::select! {
             _ = &mut timeout => break,
             _ = shutdown.wait_for(|down| *down) => break,

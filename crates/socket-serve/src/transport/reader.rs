@@ -10,13 +10,17 @@ use std::sync::Arc;
 
 use socket_serve_protocol::Cursor;
 
-use crate::store::{DynStore, EntryKind, Live, LogId, LogRead, StoreResult, Subscription};
+use crate::store::{
+    Audience, DynStore, EntryKind, Live, LogId, LogRead, StoreResult, Subscription,
+};
 
 /// What the reader produced from a replay or an announcement.
 #[derive(Debug, Default)]
 pub(crate) struct Delivery {
     /// Messages to send, in cursor order.
     pub messages: Vec<(Cursor, Arc<str>)>,
+    /// Volatile messages to send now (no cursor: they are not logged).
+    pub volatile: Vec<Arc<str>>,
     /// The session was removed: send this reason and end.
     pub disconnected: Option<String>,
     /// A room was joined: the caller must catch up with
@@ -256,17 +260,15 @@ impl Reader {
                 (LogId::Session(_), EntryKind::Disconnected { reason }) => {
                     delivery.disconnected = Some(reason);
                 }
-                (LogId::All, EntryKind::Message { json, except }) if self.wants(&except) => {
-                    messages.insert(entry.cursor, json);
-                }
-                (LogId::Room(room), EntryKind::Message { json, except }) => {
-                    let member = intervals.iter().any(|i| {
-                        i.room == *room
-                            && entry.cursor > i.lo
-                            && i.hi.is_none_or(|hi| entry.cursor <= hi)
-                    });
-                    if member && self.wants(&except) {
-                        messages.insert(entry.cursor, json);
+                (LogId::All | LogId::Room(_), EntryKind::Message { json, audience }) => {
+                    let cursor = entry.cursor;
+                    let member = |room: &str| {
+                        intervals.iter().any(|i| {
+                            i.room == room && cursor > i.lo && i.hi.is_none_or(|hi| cursor <= hi)
+                        })
+                    };
+                    if self.wants(&log, &audience, member) {
+                        messages.insert(cursor, json);
                     }
                 }
                 _ => {}
@@ -293,6 +295,15 @@ impl Reader {
                 self.position = self.position.max(position);
                 return delivery;
             }
+            Live::Volatile(log, json, audience) => {
+                // Not logged, so no cursor: for whoever is a member right now.
+                let rooms = &self.rooms;
+                let member = |room: &str| rooms.contains_key(room);
+                if self.wants(&log, &audience, member) {
+                    delivery.volatile.push(json);
+                }
+                return delivery;
+            }
             Live::Entry(log, entry) => (log, entry),
         };
         if entry.cursor <= self.position {
@@ -313,12 +324,10 @@ impl Reader {
                 }
                 EntryKind::Disconnected { reason } => delivery.disconnected = Some(reason),
             },
-            (LogId::All, EntryKind::Message { json, except }) if self.wants(&except) => {
-                delivery.messages.push((cursor, json));
-            }
-            (LogId::Room(room), EntryKind::Message { json, except }) => {
-                let member = self.rooms.get(room).is_some_and(|since| cursor > *since);
-                if member && self.wants(&except) {
+            (LogId::All | LogId::Room(_), EntryKind::Message { json, audience }) => {
+                let rooms = &self.rooms;
+                let member = |room: &str| rooms.get(room).is_some_and(|since| cursor > *since);
+                if self.wants(&log, &audience, member) {
                     delivery.messages.push((cursor, json));
                 }
             }
@@ -328,10 +337,28 @@ impl Reader {
         delivery
     }
 
-    /// Whether a message that skips `except` is for this session (the sender of a
-    /// broadcast or room message does not get it back).
-    fn wants(&self, except: &Option<String>) -> bool {
-        except.as_deref() != Some(self.public_id.as_str())
+    /// Whether a message of `log` (everyone's or a room's) is for this session, given
+    /// which rooms it was a member of when the message was stored (`member`).
+    ///
+    /// Left out: a session whose public id is in `except`, or that is in a room named in
+    /// `except` (the sender of a broadcast does not get it back). Sent to several rooms at
+    /// once, a message is in each room's log; a member of several takes it from the first
+    /// of them in `rooms` only, so it arrives once.
+    fn wants(&self, log: &LogId, audience: &Audience, member: impl Fn(&str) -> bool) -> bool {
+        let left_out = audience
+            .except
+            .iter()
+            .any(|x| *x == self.public_id || member(x));
+        if left_out {
+            return false;
+        }
+        match log {
+            LogId::Room(room) if audience.rooms.len() > 1 => {
+                audience.rooms.iter().find(|r| member(r)) == Some(room)
+            }
+            LogId::Room(room) => member(room),
+            _ => true,
+        }
     }
 }
 
@@ -349,7 +376,7 @@ mod tests {
             log: LogId::Room("lobby".into()),
             kind: EntryKind::Message {
                 json: Arc::from(format!(r#"{{"event":"say","data":"{text}"}}"#)),
-                except: None,
+                audience: Default::default(),
             },
             dedup: None,
         }

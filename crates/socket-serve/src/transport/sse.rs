@@ -220,6 +220,12 @@ impl Stream {
     }
 
     async fn deliver(&mut self, delivery: Delivery) -> Option<End> {
+        // Volatile messages carry no `id:`: they move no cursor and are never replayed.
+        for json in delivery.volatile {
+            if !self.send(sse::data_frame(None, &json)).await {
+                return Some(End::ClientGone);
+            }
+        }
         for (cursor, json) in delivery.messages {
             if !self.send(sse::data_frame(Some(cursor), &json)).await {
                 return Some(End::ClientGone);

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use socket_serve_protocol::Cursor;
 
-use super::codec::decode_announcement;
+use super::codec::{decode_announcement, Announcement};
 use super::unavailable;
 use crate::store::{Hub, LogId, StoreError, StoreResult};
 
@@ -147,7 +147,10 @@ impl Feed {
                 continue;
             };
             match decode_announcement(&payload) {
-                Ok(entry) => self.hub.dispatch(&log, &entry),
+                Ok(Announcement::Entry(entry)) => self.hub.dispatch(&log, &entry),
+                Ok(Announcement::Volatile(json, audience)) => {
+                    self.hub.volatile(&log, &json, &audience)
+                }
                 Err(err) => tracing::warn!(%channel, error = %err, "bad announcement"),
             }
         }

@@ -29,8 +29,8 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::{
-    Claim, Entry, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta, Store,
-    StoreError, StoreResult, Subscription,
+    Audience, Claim, Entry, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta,
+    Store, StoreError, StoreResult, Subscription,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -492,6 +492,19 @@ impl Store for RedisStore {
             .await?;
         ids.sort();
         Ok(ids)
+    }
+
+    async fn announce_volatile(
+        &self,
+        log: &LogId,
+        json: Arc<str>,
+        audience: Audience,
+    ) -> StoreResult<()> {
+        // A plain PUBLISH on the log's channel: no clock, no stream, one round trip.
+        let mut con = self.connection().await?;
+        let payload = codec::volatile_payload(&json, &audience);
+        self.bounded(con.publish::<_, _, ()>(self.keys().log(log), payload))
+            .await
     }
 
     async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>> {
