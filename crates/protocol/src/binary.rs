@@ -474,6 +474,31 @@ impl<'de> Deserialize<'de> for ByteBuf {
     }
 }
 
+/// The marker's value: a string, or an error that says a base64 string was expected.
+struct Base64Text(String);
+
+impl<'de> Deserialize<'de> for Base64Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Base64Text, D::Error> {
+        struct TextVisitor;
+        impl Visitor<'_> for TextVisitor {
+            type Value = Base64Text;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "the base64 string of binary data (\"{MARKER}\")")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Text, E> {
+                Ok(Base64Text(v.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Base64Text, E> {
+                Ok(Base64Text(v))
+            }
+        }
+        deserializer.deserialize_string(TextVisitor)
+    }
+}
+
 struct BytesVisitor;
 
 impl<'de> Visitor<'de> for BytesVisitor {
@@ -500,7 +525,7 @@ impl<'de> Visitor<'de> for BytesVisitor {
                 "expected binary data, an object {{\"{MARKER}\": \"<base64>\"}}, found an object with key {key:?}"
             )));
         }
-        let text: String = map.next_value()?;
+        let Base64Text(text) = map.next_value()?;
         if let Some(other) = map.next_key::<String>()? {
             return Err(de::Error::custom(format_args!(
                 "expected binary data, an object with the one key \"{MARKER}\", found an object with key {other:?} too"
@@ -597,7 +622,10 @@ mod tests {
             (json!({"data": "AAE="}), "found an object with key \"data\""),
             (json!({"__ssbin": "AAE=", "name": "x"}), "\"name\""),
             (json!({"name": "x", "__ssbin": "AAE="}), "\"name\""),
-            (json!({"__ssbin": 1}), "invalid type: integer"),
+            (
+                json!({"__ssbin": 1}),
+                "expected the base64 string of binary data",
+            ),
             (json!({"__ssbin": "AAE"}), "base64"),
             (json!({"__ssbin": "A@E="}), "base64"),
             (json!({"__ssbin": "AA=="}), ""),
