@@ -6,6 +6,31 @@ export const version: string;
 /** Any JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/**
+ * Bytes the client sends as bytes: an `ArrayBuffer` (or `SharedArrayBuffer`), a
+ * `Uint8Array` or any other `ArrayBuffer` view (typed arrays, `DataView`, Node's `Buffer`).
+ * Anywhere in an emit's data, it travels as the marker object `{"__ssbin": "<base64>"}`
+ * (protocol section 6) and the server's typed handlers receive it as `Binary` / `Vec<u8>`.
+ */
+export type BinaryLike = ArrayBufferLike | ArrayBufferView;
+
+/** Data an emit may carry: JSON, with bytes (`BinaryLike`) anywhere in it. */
+export type Payload =
+  | null
+  | boolean
+  | number
+  | string
+  | BinaryLike
+  | Payload[]
+  | { [key: string]: Payload };
+
+/**
+ * Data as the client hands it to listeners and ack callbacks: JSON in which every marker
+ * object the server sent (its `Binary`, `Vec<u8>` with `socket_serve::binary`) is a
+ * `Uint8Array`.
+ */
+export type Received = null | boolean | number | string | Uint8Array | Received[] | { [key: string]: Received };
+
 /** Lifecycle state of a socket. */
 export type SocketState = "connecting" | "connected" | "reconnecting" | "disconnected";
 
@@ -181,7 +206,7 @@ export interface LifecycleEvents {
   connect_error: (error: SocketServeError) => void;
 }
 
-/** Listener of a server event. */
+/** Listener of a server event. Bytes the server sent arrive as `Uint8Array`s (`Received`). */
 export type EventListener<T = any> = (data: T, meta: MessageMeta) => void;
 
 /** Node-style ack: `err` is null on success, `reply` the handler's reply (`ack` field). */
@@ -218,6 +243,8 @@ export class Socket {
   /**
    * Sends `event` with `data` (JSON). Kept in order while there is no session; retried with
    * the same messageId until the server answers; `ack(err, reply)` once at the end.
+   * Bytes anywhere in `data` (`BinaryLike`: `Uint8Array`, `ArrayBuffer`, other views) are
+   * sent as bytes; bytes in the reply arrive as `Uint8Array`s (see `Received`).
    */
   emit(event: string, data?: unknown, ack?: AckCallback): this;
   emit(event: string, ack: AckCallback): this;
@@ -257,3 +284,19 @@ export function backoffDelay(attempt: number, base?: number, cap?: number, rando
 export function parseCursor(cursor: string): [number, number] | null;
 /** Order of two cursors (negative, 0, positive), NaN when either cannot be parsed. */
 export function compareCursors(a: string, b: string): number;
+
+/** The one key of a binary marker object: `{"__ssbin": "<base64>"}` stands for bytes. */
+export const BINARY_MARKER: "__ssbin";
+/**
+ * The JSON value `emit` sends for `value`: every `BinaryLike`, however deep, replaced by
+ * `{"__ssbin": "<base64 of its bytes>"}`; the rest as `JSON.stringify` makes it
+ * (`undefined` for `undefined`). The socket does this itself; exported for tests and tools.
+ */
+export function encodeBinary(value: unknown): Json | undefined;
+/**
+ * `value` with every marker object, however deep, replaced by a `Uint8Array` of its bytes,
+ * changing arrays and objects in place (and returning the `Uint8Array` for a marker at the
+ * top). Objects with the marker key and other keys, or invalid base64, stay as they are.
+ * The socket does this itself for events, acks and `emitWithAck` replies.
+ */
+export function decodeBinary<T = Received>(value: unknown): T;

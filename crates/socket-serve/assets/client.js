@@ -173,6 +173,133 @@ export function compareCursors(a, b) {
   return x[0] !== y[0] ? x[0] - y[0] : x[1] - y[1];
 }
 
+// ---------------------------------------------------------------------------------------
+// Binary payloads (PROTOCOL.md section 6): bytes travel inside the JSON as the marker
+// object {"__ssbin": "<standard base64, padded>"}, anywhere in an event's data or an ack.
+
+/** The one key of a marker object: `{"__ssbin": "<base64>"}` stands for bytes. */
+export const BINARY_MARKER = "__ssbin";
+
+const objectTag = Object.prototype.toString;
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Is `v` bytes to send: an ArrayBuffer (also shared, also from another realm) or a view? */
+function isBinary(v) {
+  if (v === null || typeof v !== "object") return false;
+  if (ArrayBuffer.isView(v)) return true;
+  const tag = objectTag.call(v);
+  return tag === "[object ArrayBuffer]" || tag === "[object SharedArrayBuffer]";
+}
+
+/** The bytes of an ArrayBuffer or of a view (its own window of its buffer). */
+function bytesOf(v) {
+  return ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v);
+}
+
+const B64_CHUNK = 0x8000; // bytes per String.fromCharCode call (its argument count is bounded)
+
+/** Standard base64 with padding, with `btoa` (browsers and Node alike). */
+function bytesToBase64(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += B64_CHUNK) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + B64_CHUNK));
+  }
+  return btoa(s);
+}
+
+const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_VALID = new Uint8Array(128);
+for (let i = 0; i < B64_ALPHABET.length; i++) B64_VALID[B64_ALPHABET.charCodeAt(i)] = 1;
+
+/** The bytes of standard padded base64, or `null` when `text` is not that. */
+function base64ToBytes(text) {
+  const n = text.length;
+  if (n % 4 !== 0) return null;
+  let pad = 0;
+  if (n > 0 && text.charCodeAt(n - 1) === 61) pad = text.charCodeAt(n - 2) === 61 ? 2 : 1;
+  for (let i = 0; i < n - pad; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127 || B64_VALID[c] === 0) return null;
+  }
+  let s;
+  try {
+    s = atob(text);
+  } catch {
+    return null;
+  }
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** The bytes of a marker object (exactly one key, holding valid base64), else `null`. */
+function markerBytes(obj) {
+  if (!hasOwn.call(obj, BINARY_MARKER) || typeof obj[BINARY_MARKER] !== "string") return null;
+  if (Object.keys(obj).length !== 1) return null;
+  return base64ToBytes(obj[BINARY_MARKER]);
+}
+
+/** JSON.stringify replacer: bytes (seen before any `toJSON`, e.g. Buffer's) become markers. */
+function binaryReplacer(key, value) {
+  const raw = this[key];
+  return isBinary(raw) ? { [BINARY_MARKER]: bytesToBase64(bytesOf(raw)) } : value;
+}
+
+/** JSON text of `value` with every ArrayBuffer and view in it sent as a marker object. */
+function toJson(value) {
+  return JSON.stringify(value, binaryReplacer);
+}
+
+/**
+ * The JSON value `emit` sends for `value`: every `Uint8Array`, `ArrayBuffer`, other typed
+ * array, `DataView` or Node `Buffer`, however deep, becomes `{"__ssbin": "<base64>"}` of its
+ * bytes; everything else is as `JSON.stringify` makes it. (`emit` does this itself.)
+ */
+export function encodeBinary(value) {
+  const text = toJson(value);
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
+/**
+ * Received data with every marker object, however deep, replaced by a `Uint8Array` of its
+ * bytes. Arrays and objects are changed in place (received data is fresh from JSON.parse)
+ * and returned; a marker at the top is returned as the `Uint8Array`. An object with the
+ * marker key and other keys, or whose base64 is invalid, stays as it is. (The socket does
+ * this itself for events, acks and `emitWithAck` replies.)
+ */
+export function decodeBinary(value) {
+  if (value === null || typeof value !== "object" || isBinary(value)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && typeof v === "object") {
+        const d = decodeBinary(v);
+        if (d !== v) value[i] = d;
+      }
+    }
+    return value;
+  }
+  const bytes = markerBytes(value);
+  if (bytes) return bytes;
+  for (const k of Object.keys(value)) {
+    const v = value[k];
+    if (v !== null && typeof v === "object") {
+      const d = decodeBinary(v);
+      if (d !== v) value[k] = d;
+    }
+  }
+  return value;
+}
+
+/** decodeBinary that never throws (data nested beyond the stack stays as it is). */
+function decodeReceived(value) {
+  try {
+    return decodeBinary(value);
+  } catch {
+    return value;
+  }
+}
+
 function randomId(bytes = 6) {
   const a = new Uint8Array(bytes);
   if (globalThis.crypto && typeof globalThis.crypto.getRandomValues === "function") {
@@ -426,7 +553,9 @@ export class Socket {
    * Sends `event` with `data` to the server. Queued (in order) until the socket has a
    * session; retried with the same `messageId` until the server answers. With `ack`, it is
    * called once as `ack(err, reply)`: `reply` is the handler's reply (the `ack` field of the
-   * answer), `err` a `SocketServeError` when the emit failed for good.
+   * answer), `err` a `SocketServeError` when the emit failed for good. Bytes anywhere in
+   * `data` (`Uint8Array`, `ArrayBuffer`, any other view, Node `Buffer`) are sent as bytes
+   * (see `encodeBinary`); bytes in the reply arrive as `Uint8Array`s.
    */
   emit(event, data, ack) {
     if (typeof data === "function" && ack === undefined) {
@@ -553,12 +682,12 @@ export class Socket {
 
   /** One POST /message. Resolves {ok, reply} | {final, error} | {gone} | {retry, error}. */
   async #postMessage(sid, item) {
-    const body = JSON.stringify({ sessionId: sid, event: item.event, data: item.data, messageId: item.messageId });
+    const body = toJson({ sessionId: sid, event: item.event, data: item.data, messageId: item.messageId });
     const { signal, done } = childController(null, this.#opts.requestTimeout);
     try {
       const res = await this.#fetch(this.#base + "/message", this.#init("POST", body, signal));
       const json = await readJson(res);
-      if (res.ok) return { ok: true, reply: json && "ack" in json ? json.ack : undefined };
+      if (res.ok) return { ok: true, reply: json && "ack" in json ? decodeReceived(json.ack) : undefined };
       const error = httpError(`emit "${item.event}"`, res, json);
       if (res.status === 404 && error.code === "unknown_session") return { gone: true, error };
       if (retryableStatus(res.status)) return { retry: true, error };
@@ -707,7 +836,7 @@ export class Socket {
   async #postConnect(ep) {
     let auth = this.#opts.auth;
     if (typeof auth === "function") auth = await auth();
-    const body = auth === undefined ? undefined : JSON.stringify({ auth });
+    const body = auth === undefined ? undefined : toJson({ auth });
     const { signal, done } = childController(this.#life.signal, this.#opts.requestTimeout);
     let res;
     let json;
@@ -826,7 +955,7 @@ export class Socket {
     if (env.from !== undefined) meta.from = env.from;
     if (env.room !== undefined) meta.room = env.room;
     if (id) meta.cursor = id;
-    this.#emitLocal(env.event, env.data, meta);
+    this.#emitLocal(env.event, decodeReceived(env.data), meta);
     return false;
   }
 
