@@ -224,3 +224,39 @@ test("the chat page: a server restart shows reconnecting, then a new session, an
     await own.stop();
   }
 });
+
+test("binary payloads in the browser: Uint8Array and ArrayBuffer through echo come back as Uint8Array", opts, async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  try {
+    await page.goto(server.origin + "/");
+    const result = await page.evaluate(async () => {
+      const { connect } = await import("/socket/client.js");
+      const socket = connect("/socket", { transports: ["sse"] });
+      await new Promise((resolve) => socket.on("connect", resolve));
+      const big = new Uint8Array(200000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 131 + 7) & 0xff;
+      const echoed = new Promise((resolve) => socket.once("echo", resolve));
+      const reply = await socket.emitWithAck("echo", {
+        big,
+        buf: new Uint8Array([0, 255, 1]).buffer,
+        nested: [{ view: new DataView(big.buffer, 1, 2) }],
+      });
+      const event = await echoed;
+      socket.disconnect();
+      const same = (a, b) => a instanceof Uint8Array && a.length === b.length && a.every((v, i) => v === b[i]);
+      const check = (d) => ({
+        big: same(d.big, big),
+        buf: same(d.buf, new Uint8Array([0, 255, 1])),
+        view: same(d.nested[0].view, big.subarray(1, 3)),
+      });
+      return { reply: check(reply), event: check(event) };
+    });
+    const ok = { big: true, buf: true, view: true };
+    assert.deepEqual(result, { reply: ok, event: ok });
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
