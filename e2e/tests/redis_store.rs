@@ -56,7 +56,7 @@ fn delta(before: &HashMap<String, u64>, after: &HashMap<String, u64>) -> HashMap
 fn message(text: &str) -> EntryKind {
     EntryKind::Message {
         json: Arc::from(format!(r#"{{"event":"m","data":"{text}"}}"#)),
-        except: None,
+        audience: Default::default(),
     }
 }
 

@@ -114,7 +114,7 @@ fn report(case: &str, mut times: Vec<Duration>) -> (String, f64, f64, f64) {
 
 #[tokio::main]
 async fn main() {
-    let http = reqwest::Client::builder()
+    let http = socket_serve_test_support::http_client()
         .no_proxy()
         .build()
         .expect("an HTTP client");

@@ -164,7 +164,7 @@ pub fn built_binary(name: &str, sources: &[&str]) -> PathBuf {
         "examples/chat/static",
         "crates/socket-serve/src",
         "crates/protocol/src",
-        "clients/js/src",
+        "crates/socket-serve/assets",
     ];
     for dir in library.iter().chain(sources) {
         if let Some((path, modified)) = newest_file(&workspace.join(dir)) {

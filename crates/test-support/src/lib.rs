@@ -64,6 +64,24 @@ pub use test_store::TestStore;
 pub use wait::{within, DEFAULT_WAIT};
 
 pub use chat;
+
+/// A `reqwest` client builder for tests. In this workspace reqwest is built with
+/// `rustls-no-provider` (the Rust client brings its own ring configuration), so a plain
+/// builder would panic for want of a process-wide crypto provider: this installs ring as
+/// that provider first (once; tests only ever speak plain HTTP on loopback anyway).
+///
+/// ```
+/// let http = socket_serve_test_support::http_client().build().unwrap();
+/// # let _ = http;
+/// ```
+pub fn http_client() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        // Err only when another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
 pub use reqwest;
 pub use socket_serve;
 pub use socket_serve::protocol::Cursor;

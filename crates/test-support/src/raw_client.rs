@@ -138,7 +138,7 @@ impl RawClient {
             .stall_timeout(POLL_WAIT);
         let api = Api::with_options(base_url, &options)
             .unwrap_or_else(|e| panic!("bad base URL {base_url:?}: {e}"));
-        let http = reqwest::Client::builder()
+        let http = crate::http_client()
             .connect_timeout(DEFAULT_WAIT)
             .tcp_nodelay(true)
             .build()

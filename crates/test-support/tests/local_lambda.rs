@@ -68,7 +68,7 @@ async fn wait_until(lambda: &LocalLambda, what: &str, check: impl Fn(&LocalLambd
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    socket_serve_test_support::http_client()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("a reqwest client")

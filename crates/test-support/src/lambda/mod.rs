@@ -202,7 +202,7 @@ pub struct InstanceInfo {
 ///     ..LambdaOptions::new("target/debug/chat-lambda")
 /// })
 /// .await?;
-/// let answer = reqwest::Client::new()
+/// let answer = socket_serve_test_support::http_client().build().unwrap()
 ///     .post(format!("{}/socket/connect", lambda.url()))
 ///     .body("{}")
 ///     .send()
