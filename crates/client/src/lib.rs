@@ -130,7 +130,6 @@ pub use error::Error;
 pub use event::{ClientEvent, DisconnectReason, EventStream, Message};
 pub use options::{ClientOptions, Transport};
 pub use outbox::Delivery;
-pub use socket_serve_protocol::Cursor;
 /// Binary payloads: [`Binary`] and `#[serde(with = "socket_serve_client::binary")]` for
 /// `Vec<u8>` and `bytes::Bytes` fields. Bytes travel inside the JSON as
 /// `{"__ssbin": "<base64>"}`; typed handlers ([`Client::on`]), acks
@@ -158,3 +157,4 @@ pub use socket_serve_protocol::Cursor;
 /// # Ok::<(), socket_serve_client::Error>(())
 /// ```
 pub use socket_serve_protocol::binary::{self, Binary};
+pub use socket_serve_protocol::Cursor;
