@@ -180,7 +180,7 @@ pub use socket_serve_protocol::binary::{self, Binary};
 pub use config::{Config, ConfigError, StoreConfig};
 pub use engine::{
     shutdown_signal, Ack, BroadcastOperator, Emitter, HandlerOutput, Handshake, IntoAck,
-    RequestInfo, RoomEmitter, SessionEmitter, Socket, SocketServe,
+    RemoteSocket, RequestInfo, RoomEmitter, SessionEmitter, Socket, SocketServe,
 };
 pub use error::{BoxError, Error, HandlerError, HandlerResult};
 pub use http::SocketServeService;

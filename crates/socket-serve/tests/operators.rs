@@ -178,3 +178,79 @@ async fn a_waiting_long_poll_gets_a_volatile_emit() {
     assert!(events.iter().all(|e| e == "ping"), "{events:?}");
     assert!(answer.messages.iter().all(|m| m.cursor.is_none()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_join_leave_fetch_and_disconnect_work_from_anywhere() {
+    let server = TestServer::chat().await;
+    let client = server.client();
+    let (ann, mut ann_stream) = member_of(&client, &["lobby"]).await;
+    let (bob, mut bob_stream) = member_of(&client, &["lobby"]).await;
+    let io = server.io();
+
+    io.to_session(&ann.id).join("vip").await.unwrap();
+    io.to("vip").emit("perk", 1).await.unwrap();
+    let got = ann_stream.wait_for_event("perk", WAIT).await;
+    assert_eq!(got.payload(), &json!(1));
+
+    assert_eq!(io.to("lobby").sockets_join("game").await.unwrap(), 2);
+    let mut ids: Vec<String> = io
+        .to("game")
+        .fetch_sockets()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id().to_owned())
+        .collect();
+    ids.sort();
+    let mut expect = vec![ann.id.clone(), bob.id.clone()];
+    expect.sort();
+    assert_eq!(ids, expect);
+    io.to_session(&bob.id).leave("game").await.unwrap();
+    assert_eq!(io.to("game").members().await.unwrap(), vec![ann.id.clone()]);
+
+    // Everyone in the lobby but bob is ended from the server.
+    let ended = io
+        .to("lobby")
+        .except(&bob.id)
+        .disconnect_sockets()
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(
+        io.to_session(&ann.id).fetch().await.unwrap().is_none(),
+        "ann still open"
+    );
+    let frames = ann_stream.expect_end(WAIT).await;
+    assert!(
+        frames.iter().any(|f| f.event() == Some("__disconnect")),
+        "{frames:?}"
+    );
+    client.emit(&bob, "echo", json!("still here")).await;
+    let got = bob_stream.wait_for_event("echo", WAIT).await;
+    assert_eq!(got.payload(), &json!("still here"));
+    assert!(io.to_session(&ann.id).fetch().await.unwrap().is_none());
+}
+
+/// Regression: a join announced to a stream, then the session ended and purged before the
+/// stream's catch-up replay read the log: the end was dropped as "already replayed" and
+/// the stream hung until a heartbeat noticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_when_its_session_ends_right_after_a_server_side_join() {
+    let server = TestServer::chat().await;
+    let client = server.client();
+    let (ann, mut ann_stream) = member_of(&client, &["lobby"]).await;
+    ann_stream.wait_for_event("welcome", WAIT).await;
+    server.io().to_session(&ann.id).join("vip").await.unwrap();
+    server.io().to("vip").emit("perk", 1).await.unwrap();
+    ann_stream.wait_for_event("perk", WAIT).await;
+    assert_eq!(
+        server.io().to("lobby").sockets_join("game").await.unwrap(),
+        1
+    );
+    server.io().to_session(&ann.id).disconnect().await.unwrap();
+    let frames = ann_stream.expect_end(WAIT).await;
+    assert!(
+        frames.iter().any(|f| f.event() == Some("__disconnect")),
+        "{frames:?}"
+    );
+}

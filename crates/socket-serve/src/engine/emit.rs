@@ -216,3 +216,78 @@ impl BroadcastOperator {
         Ok(all)
     }
 }
+
+impl BroadcastOperator {
+    /// The sessions of its rooms (less those it leaves out), each as a handle that
+    /// addresses it by public id.
+    async fn sessions(&self) -> Result<Vec<crate::SessionEmitter>, Error> {
+        let io = crate::SocketServe {
+            engine: self.engine.clone(),
+        };
+        Ok(self
+            .members()
+            .await?
+            .iter()
+            .map(|id| io.to_session(id))
+            .collect())
+    }
+
+    /// Makes every member of its rooms join `room`, from anywhere, answered from the
+    /// store (no other instance is asked, so a dead one cannot make it hang). Returns how
+    /// many sessions joined (members that ended meanwhile are skipped).
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.to("lobby").sockets_join("game-1").await?;
+    /// io.to("game-1").sockets_leave("lobby").await?;
+    /// let who = io.to("game-1").fetch_sockets().await?;
+    /// io.to("game-1").except("host").disconnect_sockets().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn sockets_join(&self, room: &str) -> Result<usize, Error> {
+        let mut n = 0;
+        for session in self.sessions().await? {
+            match session.join(room).await {
+                Ok(()) => n += 1,
+                Err(Error::UnknownSession) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Makes every member of its rooms leave `room`; how many did.
+    pub async fn sockets_leave(&self, room: &str) -> Result<usize, Error> {
+        let mut n = 0;
+        for session in self.sessions().await? {
+            match session.leave(room).await {
+                Ok(()) => n += 1,
+                Err(Error::UnknownSession) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Ends every member's session from the server; how many were ended.
+    pub async fn disconnect_sockets(&self) -> Result<usize, Error> {
+        let mut n = 0;
+        for session in self.sessions().await? {
+            match session.disconnect().await {
+                Ok(()) => n += 1,
+                Err(Error::UnknownSession) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(n)
+    }
+
+    /// The members of its rooms as the store knows them: public ids and session data.
+    pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, Error> {
+        let mut out = Vec::new();
+        for session in self.sessions().await? {
+            out.extend(session.fetch().await?);
+        }
+        Ok(out)
+    }
+}

@@ -153,9 +153,8 @@ impl SessionEmitter {
     /// public id.
     pub async fn emit<T: Serialize>(&self, event: &str, data: T) -> Result<(), Error> {
         let out = emit::envelope(event, &data, None, None)?;
-        let sid = self.engine.store.find_session(&self.public_id).await?;
-        let sid = sid.ok_or(Error::UnknownSession)?;
-        let log = LogId::Session(sid);
+        let found = self.engine.store.find_session(&self.public_id).await?;
+        let log = LogId::Session(found.ok_or(Error::UnknownSession)?.sid);
         emit::append(
             &self.engine,
             log,
@@ -164,5 +163,82 @@ impl SessionEmitter {
             self.dedup.clone(),
         )
         .await
+    }
+}
+
+/// A session as the store knows it, found from anywhere ([`BroadcastOperator::fetch_sockets`],
+/// [`SessionEmitter::fetch`]): its public id and its data, read without asking the
+/// instance that serves it (there may be none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSocket {
+    id: String,
+    data: Option<String>,
+}
+
+impl RemoteSocket {
+    /// Its public id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Its session data (see [`Socket::data`](crate::Socket::data)); server-side only,
+    /// as every session's data is.
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, Error> {
+        match &self.data {
+            Some(json) => Ok(Some(serde_json::from_str(json)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl SessionEmitter {
+    async fn found(&self) -> Result<crate::store::FoundSession, Error> {
+        let found = self.engine.store.find_session(&self.public_id).await?;
+        found.ok_or(Error::UnknownSession)
+    }
+
+    /// Makes the session join `room`, from anywhere (its streams follow the room at once,
+    /// on whichever instance serves them).
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// io.to_session("p-1f2e").join("vip").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn join(&self, room: &str) -> Result<(), Error> {
+        emit::validate_room(room)?;
+        let found = self.found().await?;
+        self.engine
+            .store
+            .join(&found.sid, &self.public_id, room)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes the session leave `room`, from anywhere.
+    pub async fn leave(&self, room: &str) -> Result<(), Error> {
+        emit::validate_room(room)?;
+        let found = self.found().await?;
+        self.engine
+            .store
+            .leave(&found.sid, &self.public_id, room)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the session from the server (`on_disconnect` runs here, its streams end).
+    pub async fn disconnect(&self) -> Result<(), Error> {
+        let found = self.found().await?;
+        crate::engine::lifecycle::end_session(&self.engine, &found.sid, "server disconnect", None)
+            .await
+    }
+
+    /// The session as the store knows it; `None` if no open session has the id.
+    pub async fn fetch(&self) -> Result<Option<RemoteSocket>, Error> {
+        let found = self.engine.store.find_session(&self.public_id).await?;
+        Ok(found.map(|f| RemoteSocket {
+            id: self.public_id.clone(),
+            data: f.data,
+        }))
     }
 }

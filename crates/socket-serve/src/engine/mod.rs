@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub use emit::{BroadcastOperator, RoomEmitter};
-pub use emitter::{Emitter, SessionEmitter};
+pub use emitter::{Emitter, RemoteSocket, SessionEmitter};
 pub use handlers::{Ack, HandlerOutput, IntoAck};
 pub use handshake::Handshake;
 pub use request::RequestInfo;

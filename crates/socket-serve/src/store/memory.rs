@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
 use super::{
-    now_ms, Audience, Claim, Entry, EntryKind, Hub, LogId, LogRead, Outgoing, ReadBatch,
-    RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
+    now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, LogId, LogRead, Outgoing,
+    ReadBatch, RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -360,11 +360,16 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>> {
+    async fn find_session(&self, public_id: &str) -> StoreResult<Option<FoundSession>> {
         let state = self.lock();
-        let sid = state.public_ids.get(public_id);
-        let open = sid.filter(|sid| state.sessions.get(*sid).is_some_and(|s| !s.closed));
-        Ok(open.cloned())
+        let Some(sid) = state.public_ids.get(public_id) else {
+            return Ok(None);
+        };
+        let open = state.sessions.get(sid).filter(|s| !s.closed);
+        Ok(open.map(|session| FoundSession {
+            sid: sid.clone(),
+            data: session.data.clone(),
+        }))
     }
 
     async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>> {

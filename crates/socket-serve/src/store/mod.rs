@@ -176,6 +176,15 @@ pub struct SessionMeta {
     pub data: Option<String>,
 }
 
+/// A session found by its public id ([`Store::find_session`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSession {
+    /// Its private session id.
+    pub sid: String,
+    /// Its data (JSON), as [`SessionMeta::data`].
+    pub data: Option<String>,
+}
+
 /// What [`Store::claim_message`] found for a client message id.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
@@ -262,9 +271,9 @@ pub trait Store: Send + Sync + 'static {
     /// Public ids of the sessions in a room.
     async fn room_members(&self, room: &str) -> StoreResult<Vec<String>>;
 
-    /// The session id of the open session with this public id (to address one session
-    /// from outside its requests); `None` if there is none, or it was closed.
-    async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>>;
+    /// The open session with this public id (to address one session from outside its
+    /// requests), without refreshing it; `None` if there is none, or it was closed.
+    async fn find_session(&self, public_id: &str) -> StoreResult<Option<FoundSession>>;
 
     /// Appends an entry and announces it, in one step. `None` when the dedup key had
     /// already been used (nothing stored).

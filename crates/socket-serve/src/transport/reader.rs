@@ -306,6 +306,16 @@ impl Reader {
             }
             Live::Entry(log, entry) => (log, entry),
         };
+        if let (LogId::Session(sid), EntryKind::Disconnected { reason }) = (&log, &entry.kind) {
+            // The end is delivered even when a replay already moved past it: the session's
+            // log may have been purged before that replay read it (a join announced, then
+            // the session ended and purged, then the replay), and nothing follows an end.
+            if *sid == self.sid {
+                delivery.disconnected = Some(reason.clone());
+                self.position = self.position.max(entry.cursor);
+                return delivery;
+            }
+        }
         if entry.cursor <= self.position {
             return delivery;
         }

@@ -29,8 +29,8 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::{
-    Audience, Claim, Entry, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot, SessionMeta,
-    Store, StoreError, StoreResult, Subscription,
+    Audience, Claim, Entry, FoundSession, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot,
+    SessionMeta, Store, StoreError, StoreResult, Subscription,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -507,7 +507,7 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn find_session(&self, public_id: &str) -> StoreResult<Option<String>> {
+    async fn find_session(&self, public_id: &str) -> StoreResult<Option<FoundSession>> {
         // Two reads (the meta key depends on the answer of the first): addressing a session
         // from outside is not on the hot path.
         let mut con = self.connection().await?;
@@ -515,10 +515,13 @@ impl Store for RedisStore {
             .bounded(con.hget(self.keys().public_ids(), public_id))
             .await?;
         let Some(sid) = sid else { return Ok(None) };
-        let closed: Option<String> = self
-            .bounded(con.hget(self.keys().meta(&sid), "closed"))
+        let (closed, data): (Option<String>, Option<String>) = self
+            .bounded(con.hget(self.keys().meta(&sid), &["closed", "data"]))
             .await?;
-        Ok((closed.as_deref() == Some("0")).then_some(sid))
+        Ok((closed.as_deref() == Some("0")).then(|| FoundSession {
+            sid,
+            data: data.filter(|d| !d.is_empty()),
+        }))
     }
 
     async fn append(&self, outgoing: Outgoing) -> StoreResult<Option<Cursor>> {
