@@ -4,7 +4,7 @@ use std::hash::Hasher;
 use std::sync::Arc;
 
 use serde::Serialize;
-use socket_serve_protocol::{validate_event_name, Envelope};
+use socket_serve_protocol::validate_event_name;
 
 use crate::engine::{Engine, Socket};
 use crate::error::Error;
@@ -35,7 +35,9 @@ pub(crate) struct Outbound {
     pub content: u64,
 }
 
-/// The envelope of an app emit, after checking the event name.
+/// The envelope of an app emit, after checking the event name: written directly (the
+/// payload serialized once, straight from `T`), keys in the protocol's order (`event`,
+/// `data`, `timestamp`, `from`, `room`).
 pub(crate) fn envelope<T: Serialize + ?Sized>(
     event: &str,
     data: &T,
@@ -43,21 +45,28 @@ pub(crate) fn envelope<T: Serialize + ?Sized>(
     room: Option<&str>,
 ) -> Result<Outbound, Error> {
     validate_event_name(event)?;
-    let mut env = Envelope::new(event, serde_json::to_value(data)?, 0);
-    env.timestamp = None;
-    env.from = from.map(str::to_owned);
-    env.room = room.map(str::to_owned);
-    let mut json = env.to_json();
-    // FNV-1a is fixed by its definition: instances of any build agree on it.
+    let event = serde_json::to_string(event)?;
+    let data = serde_json::to_string(data)?;
+    let mut tail = String::new();
+    for (key, value) in [("from", from), ("room", room)] {
+        if let Some(value) = value {
+            tail.push_str(&format!(",\"{key}\":{}", serde_json::to_string(value)?));
+        }
+    }
+    // What the emit says, without its timestamp. FNV-1a is fixed by its definition:
+    // instances of any build agree on it.
     let mut hasher = fnv::FnvHasher::default();
-    hasher.write(json.as_bytes());
-    let content = hasher.finish();
-    // The timestamp goes last, outside the hash (an envelope is always a JSON object).
-    json.pop();
-    json.push_str(&format!(",\"timestamp\":{}}}", now_ms()));
+    for part in [&event, &data, &tail] {
+        hasher.write(part.as_bytes());
+        hasher.write_u8(0);
+    }
+    let json = format!(
+        "{{\"event\":{event},\"data\":{data},\"timestamp\":{}{tail}}}",
+        now_ms()
+    );
     Ok(Outbound {
         json: json.into(),
-        content,
+        content: hasher.finish(),
     })
 }
 
@@ -289,5 +298,41 @@ impl BroadcastOperator {
             out.extend(session.fetch().await?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_is_the_protocols_json_and_its_content_hash_ignores_the_time() {
+        let a = envelope(
+            "chat",
+            &serde_json::json!({"text": "hi"}),
+            Some("p1"),
+            Some("r"),
+        )
+        .unwrap();
+        let parsed: socket_serve_protocol::Envelope = serde_json::from_str(&a.json).unwrap();
+        assert_eq!(parsed.event, "chat");
+        assert_eq!(parsed.data, serde_json::json!({"text": "hi"}));
+        assert_eq!(parsed.from.as_deref(), Some("p1"));
+        assert_eq!(parsed.room.as_deref(), Some("r"));
+        assert!(parsed.timestamp.is_some());
+        assert!(a
+            .json
+            .starts_with(r#"{"event":"chat","data":{"text":"hi"},"timestamp":"#));
+        let again = envelope(
+            "chat",
+            &serde_json::json!({"text": "hi"}),
+            Some("p1"),
+            Some("r"),
+        )
+        .unwrap();
+        assert_eq!(a.content, again.content);
+        let other = envelope("chat", &serde_json::json!({"text": "hi"}), None, Some("r")).unwrap();
+        assert_ne!(a.content, other.content);
+        assert!(envelope("", &1, None, None).is_err());
     }
 }
