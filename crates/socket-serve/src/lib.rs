@@ -104,6 +104,29 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Namespaces
+//!
+//! Several independent servers fit in one app: one [`SocketServe`] per base path, each
+//! with its own handlers and its own [`Config::key_prefix`], so their sessions, rooms and
+//! broadcasts never meet, even on one Redis. A session id of `/chat` is an
+//! `unknown_session` under `/admin`. Clients connect to each base as to a server of its
+//! own (`connect("/chat")`, `Client::new(".../admin", ..)`).
+//!
+//! ```
+//! use socket_serve::{Config, SocketServe};
+//!
+//! let chat = SocketServe::new(Config { key_prefix: "chat".into(), ..Config::default() }).unwrap();
+//! let admin = SocketServe::new(Config { key_prefix: "admin".into(), ..Config::default() }).unwrap();
+//! chat.on_message("say", |socket, text: String| async move { socket.broadcast("said", text).await });
+//! admin.on_message("kick", |socket, id: String| async move {
+//!     socket.server().to_session(&id).disconnect().await
+//! });
+//! let app: axum::Router = axum::Router::new()
+//!     .nest("/chat", chat.router())
+//!     .nest("/admin", admin.router());
+//! # let _ = app;
+//! ```
+//!
 //! ## Serverless
 //!
 //! The [`Platform`] is detected from the environment: streams and long-polls end a margin
