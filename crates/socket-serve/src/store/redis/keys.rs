@@ -27,7 +27,8 @@ impl Keys {
     }
 
     /// Hash: public id → session id, for addressing a session by its public id. Entries
-    /// go with their session's purge, like the `sessions` entries.
+    /// go with their session's purge; the hash expires `keys_ttl` after the last connect
+    /// or periodic refresh of any session, so it cannot outlive the deployment's sessions.
     pub(crate) fn public_ids(&self) -> String {
         format!("{}:public", self.prefix)
     }

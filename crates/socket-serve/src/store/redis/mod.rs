@@ -366,7 +366,8 @@ impl Store for RedisStore {
             .key(k.state(sid))
             .key(k.rooms(sid))
             .key(k.log(&LogId::Session(sid.to_owned())))
-            .key(k.sessions());
+            .key(k.sessions())
+            .key(k.public_ids());
         inv.arg(sid)
             .arg(self.opts().session_ttl_ms())
             .arg(self.opts().keys_ttl_ms())

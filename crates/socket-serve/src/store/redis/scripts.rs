@@ -57,12 +57,15 @@ redis.call('HSET', KEYS[2], 'pub', ARGV[1], 'start', id, 'drain', id, 'closed', 
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], now, ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
 return id
 "#,
     )
 });
 
-/// KEYS: meta, state, rooms, log, sessions. ARGV: sid, session ttl ms, keys ttl ms, prefix.
+/// KEYS: meta, state, rooms, log, sessions, public ids. ARGV: sid, session ttl ms, keys
+/// ttl ms, prefix. The public-id index lives as long as some session is active: its entry
+/// and expiry are refreshed with the room member sets.
 /// Returns `{public id, start, data}` or nil when unknown, closed or expired.
 pub(crate) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -80,6 +83,8 @@ if now - tonumber(m[4] or 0) > tonumber(ARGV[3]) / 4 then
   for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
     redis.call('PEXPIRE', ARGV[4] .. ':room:' .. room .. ':members', ARGV[3])
   end
+  redis.call('HSET', KEYS[6], m[1], ARGV[1])
+  redis.call('PEXPIRE', KEYS[6], ARGV[3])
   redis.call('HSET', KEYS[1], 'refreshed', now)
 end
 return {m[1], m[2], m[5] or ''}
