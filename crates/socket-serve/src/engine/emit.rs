@@ -256,11 +256,7 @@ impl BroadcastOperator {
     pub async fn sockets_join(&self, room: &str) -> Result<usize, Error> {
         let mut n = 0;
         for session in self.sessions().await? {
-            match session.join(room).await {
-                Ok(()) => n += 1,
-                Err(Error::UnknownSession) => {}
-                Err(err) => return Err(err),
-            }
+            n += usize::from(counted(session.join(room).await)?);
         }
         Ok(n)
     }
@@ -269,11 +265,7 @@ impl BroadcastOperator {
     pub async fn sockets_leave(&self, room: &str) -> Result<usize, Error> {
         let mut n = 0;
         for session in self.sessions().await? {
-            match session.leave(room).await {
-                Ok(()) => n += 1,
-                Err(Error::UnknownSession) => {}
-                Err(err) => return Err(err),
-            }
+            n += usize::from(counted(session.leave(room).await)?);
         }
         Ok(n)
     }
@@ -282,11 +274,7 @@ impl BroadcastOperator {
     pub async fn disconnect_sockets(&self) -> Result<usize, Error> {
         let mut n = 0;
         for session in self.sessions().await? {
-            match session.disconnect().await {
-                Ok(()) => n += 1,
-                Err(Error::UnknownSession) => {}
-                Err(err) => return Err(err),
-            }
+            n += usize::from(counted(session.disconnect().await)?);
         }
         Ok(n)
     }
@@ -298,6 +286,15 @@ impl BroadcastOperator {
             out.extend(session.fetch().await?);
         }
         Ok(out)
+    }
+}
+
+/// Whether an operation on a member took effect: a member that ended meanwhile is skipped.
+fn counted(result: Result<(), Error>) -> Result<bool, Error> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(Error::UnknownSession) => Ok(false),
+        Err(err) => Err(err),
     }
 }
 
