@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Runs the peer benchmark harness (the team's shared bench-peers: Socket.IO with its Redis
-# adapter, a bare Node SSE server, socket-serve 0.6.0) with this repo's chat example as the
+# Runs an external peer benchmark harness (bench-peers: Socket.IO with its Redis adapter, a
+# bare Node SSE server, socket-serve 0.6.0) with this repo's chat example as the
 # `socketserve` peer, all under the same load in one run. Loopback only; every loop bounded.
+# The harness is not part of this repository (a self-contained one in bench/ is planned):
+# point BENCH_PEERS at a copy of it.
 #
-#   bash scripts/bench.sh                 # --quick: one run per peer, under a minute
-#   bash scripts/bench.sh --repeat 3      # any other bench-peers options
+#   BENCH_PEERS=/path/to/bench-peers bash scripts/bench.sh              # --quick
+#   BENCH_PEERS=/path/to/bench-peers bash scripts/bench.sh --repeat 3   # any of its options
+#
+# The cold-start benchmark needs nothing outside the repo: scripts/bench-cold-start.sh.
 #
 # Compare figures as ratios within one run: the machine is shared and noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-peers_src="${BENCH_PEERS:-../shared/bench-peers}"
-[ -d "$peers_src" ] || { echo "bench-peers not found at $peers_src (set BENCH_PEERS)"; exit 2; }
+peers_src="${BENCH_PEERS:-}"
+if [ -z "$peers_src" ] || [ ! -d "$peers_src" ]; then
+  echo "set BENCH_PEERS to a copy of the bench-peers harness (not in this repository)" >&2
+  exit 2
+fi
 bash scripts/install-deps.sh
 cargo build --release -p chat
 
