@@ -12,6 +12,7 @@ use socket_serve_protocol::validate_event_name;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::ack::AckHandle;
 use crate::event::{ClientEvent, DisconnectReason, EventStream, Message};
 use crate::outbox::{Delivery, Outbox, Pending};
 use crate::raw::Api;
@@ -481,6 +482,65 @@ impl Client {
                 Ok(())
             }),
         );
+    }
+
+    /// Calls `handler` with the payload of every `event` message, decoded as a `T`, and
+    /// an [`AckHandle`] to answer a server that waits for a reply (its `emit_with_ack`).
+    /// Messages of `event` that do not ask for a reply reach the handler too; their handle
+    /// sends nothing.
+    ///
+    /// ```no_run
+    /// # fn run(client: socket_serve_client::Client) {
+    /// client.on_with_ack("question", |q: serde_json::Value, ack| {
+    ///     ack.send(serde_json::json!({"answer": 42, "to": q}));
+    /// });
+    /// # }
+    /// ```
+    pub fn on_with_ack<T, F>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + 'static,
+        F: Fn(T, AckHandle) + Send + Sync + 'static,
+    {
+        let shared = Arc::downgrade(&self.shared);
+        self.add_handler(
+            event,
+            Arc::new(move |m: &Message| {
+                let data = m.decode::<T>()?;
+                let Some(shared) = shared.upgrade() else {
+                    return Ok(());
+                };
+                let session = shared.state.borrow().session.clone();
+                let session_id = session.map(|c| c.session_id).unwrap_or_default();
+                let ack_id = m.ack_id.clone().unwrap_or_default();
+                let handle = AckHandle::new(&shared, session_id, ack_id);
+                handler(data, handle.only_if_asked());
+                Ok(())
+            }),
+        );
+    }
+
+    /// Replies to `message`, a server emit that waits for one ([`Message::ack_id`]), and
+    /// waits until the server has it (retried on network errors and 5xx). A message that
+    /// asked for nothing needs no reply: `Ok(())` at once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: socket_serve_client::Client) -> Result<(), socket_serve_client::Error> {
+    /// use futures_util::StreamExt;
+    /// use socket_serve_client::ClientEvent;
+    /// let mut events = client.events();
+    /// while let Some(ClientEvent::Message(m)) = events.next().await {
+    ///     client.ack(&m, "got it").await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ack(&self, message: &Message, reply: impl Serialize) -> Result<(), Error> {
+        let Some(ack_id) = message.ack_id.clone() else {
+            return Ok(());
+        };
+        let data = serde_json::to_value(reply).map_err(|e| Error::Serialize(e.to_string()))?;
+        let session = self.shared.state.borrow().session.clone();
+        let session = session.ok_or_else(|| self.shared.closed_error())?;
+        crate::ack::post(&self.shared, session.session_id, ack_id, data).await
     }
 
     /// Removes every handler of `event`.

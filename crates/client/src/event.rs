@@ -43,6 +43,10 @@ pub struct Message {
     pub timestamp: Option<u64>,
     /// Its position in the server's history (absent only from 0.6.0-style polling).
     pub cursor: Option<Cursor>,
+    /// Set when the server waits for a reply (its `emit_with_ack`): answer with
+    /// [`Client::ack`](crate::Client::ack), or register the handler with
+    /// [`Client::on_with_ack`](crate::Client::on_with_ack).
+    pub ack_id: Option<String>,
 }
 
 impl Message {
@@ -62,6 +66,7 @@ impl Message {
             room: None,
             timestamp: None,
             cursor: None,
+            ack_id: None,
         }
     }
 
@@ -73,6 +78,7 @@ impl Message {
             room: env.room,
             timestamp: env.timestamp,
             cursor,
+            ack_id: env.ack_id,
         }
     }
 

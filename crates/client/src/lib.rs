@@ -113,6 +113,7 @@
 
 #![warn(missing_docs)]
 
+mod ack;
 mod backoff;
 mod client;
 mod driver;
@@ -124,6 +125,7 @@ pub mod raw;
 mod sender;
 mod tracker;
 
+pub use ack::AckHandle;
 pub use backoff::Backoff;
 pub use client::{connect, Client};
 pub use error::Error;

@@ -46,8 +46,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use socket_serve_protocol::{
-    ConnectRequest, ConnectResponse, Cursor, DisconnectRequest, ErrorBody, MessageRequest,
-    MessageResponse, PollResponse,
+    AckRequest, ConnectRequest, ConnectResponse, Cursor, DisconnectRequest, ErrorBody,
+    MessageRequest, MessageResponse, PollResponse,
 };
 use sse_stream::{Sse, SseByteStream};
 
@@ -346,6 +346,22 @@ impl Api {
     /// ```
     pub async fn message(&self, request: &MessageRequest) -> Result<MessageResponse, Error> {
         self.post("message", request).await
+    }
+
+    /// `POST {base}/ack`: the reply to a server emit that asked for one (a [`Message`]
+    /// with an `ack_id`). The server takes the first reply for an id and ignores the rest.
+    ///
+    /// ```no_run
+    /// # async fn run(api: socket_serve_client::raw::Api, session_id: String) -> Result<(), socket_serve_client::Error> {
+    /// use socket_serve_protocol::AckRequest;
+    /// let ack_id = "k0011223344556677".to_owned();
+    /// api.ack(&AckRequest { session_id, ack_id, data: serde_json::json!(true) }).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`Message`]: crate::Message
+    pub async fn ack(&self, request: &AckRequest) -> Result<(), Error> {
+        self.post::<Value, _>("ack", request).await.map(drop)
     }
 
     /// `POST {base}/disconnect`: ends the session on the server.

@@ -46,6 +46,10 @@ pub struct Envelope {
     /// For `__ack` frames: the `messageId` of the client emit being answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Set when the server waits for the client's reply (`emit_with_ack`): the client
+    /// answers with `POST {base}/ack` carrying this id ([`AckRequest`](crate::AckRequest)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_id: Option<String>,
 }
 
 impl Envelope {
@@ -64,6 +68,7 @@ impl Envelope {
             from: None,
             room: None,
             message_id: None,
+            ack_id: None,
         }
     }
 

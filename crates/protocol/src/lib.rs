@@ -31,8 +31,8 @@ pub use cursor::{Cursor, CursorParseError};
 pub use envelope::{ConnectedData, Envelope, ACK_EVENT, CONNECTED_EVENT};
 pub use event_name::{validate_event_name, EventNameError, MAX_EVENT_NAME_LEN};
 pub use messages::{
-    ConnectRequest, ConnectResponse, DisconnectRequest, ErrorBody, MessageRequest, MessageResponse,
-    PollResponse, PolledMessage,
+    is_valid_ack_id, AckRequest, ConnectRequest, ConnectResponse, DisconnectRequest, ErrorBody,
+    MessageRequest, MessageResponse, PollResponse, PolledMessage, MAX_ACK_ID_LEN,
 };
 
 /// The protocol version this crate speaks.

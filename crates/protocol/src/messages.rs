@@ -98,6 +98,46 @@ pub struct DisconnectRequest {
     pub session_id: String,
 }
 
+/// Body of `POST {base}/ack`: the client's reply to a server emit that asked for one (an
+/// envelope with an `ackId`). The first reply for an id is the one the server takes.
+///
+/// ```
+/// # use socket_serve_protocol::AckRequest;
+/// let req: AckRequest = serde_json::from_str(r#"{"sessionId":"s","ackId":"a1","data":42}"#).unwrap();
+/// assert_eq!(req.ack_id, "a1");
+/// assert_eq!(req.data, serde_json::json!(42));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AckRequest {
+    /// The private session credential from `/connect`.
+    pub session_id: String,
+    /// The `ackId` of the envelope being answered.
+    pub ack_id: String,
+    /// The reply.
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// The longest `ackId` a server hands out and accepts, in bytes.
+pub const MAX_ACK_ID_LEN: usize = 64;
+
+/// Whether `id` can be an `ackId`: 1 to [`MAX_ACK_ID_LEN`] ASCII letters, digits, `-` or `_`.
+///
+/// ```
+/// use socket_serve_protocol::is_valid_ack_id;
+/// assert!(is_valid_ack_id("a1b2-c3_d4"));
+/// assert!(!is_valid_ack_id(""));
+/// assert!(!is_valid_ack_id("a:b"));
+/// ```
+pub fn is_valid_ack_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ACK_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The body of every non-2xx answer.
 ///
 /// ```

@@ -75,6 +75,9 @@ pub struct Config {
     /// answering 200 and logging a warning. Default `false` (a 0.6.0 client may emit
     /// events the server ignores).
     pub strict_events: bool,
+    /// How long [`Socket::emit_with_ack`](crate::Socket::emit_with_ack) waits for the
+    /// client's reply. Default 10 s.
+    pub ack_timeout: Duration,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             platform: Platform::Server,
             strict_events: false,
+            ack_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -127,6 +131,7 @@ impl Config {
     /// | `SOCKET_SERVE_STORE_TIMEOUT_MS` | `store_timeout` |
     /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
     /// | `SOCKET_SERVE_STRICT_EVENTS` | `strict_events` (`1`/`true`) |
+    /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
     /// | `SOCKET_SERVE_PLATFORM_MAX_DURATION_MS` | the platform's response time limit, if not its default (Vercel's `maxDuration`, your Lambda timeout) |
     ///
@@ -208,6 +213,7 @@ impl Config {
         set!(heartbeat_interval, "SOCKET_SERVE_HEARTBEAT_MS");
         set!(store_timeout, "SOCKET_SERVE_STORE_TIMEOUT_MS");
         set!(shutdown_grace, "SOCKET_SERVE_SHUTDOWN_GRACE_MS");
+        set!(ack_timeout, "SOCKET_SERVE_ACK_TIMEOUT_MS");
         let platform = Platform::from_lookup(&get).map_err(|value| ConfigError {
             name: "SOCKET_SERVE_PLATFORM",
             value,

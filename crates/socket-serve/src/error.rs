@@ -74,6 +74,17 @@ pub enum Error {
     /// served by `lambda_http::run`, or Netlify): it would never reach the client.
     #[error("this host buffers responses, so an SSE stream would never arrive: use long-polling (transport=polling), or on AWS Lambda serve through socket_serve::lambda::run behind a Function URL with invoke mode RESPONSE_STREAM")]
     SseUnsupported,
+    /// A server emit that asked for a reply (`emit_with_ack`) got none in time.
+    #[error("no reply to {event:?} within {after:?}")]
+    AckTimeout {
+        /// The event of the emit.
+        event: String,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
+    /// An `ackId` the protocol does not allow (`POST B/ack`).
+    #[error("invalid ackId: 1 to 64 letters, digits, '-' or '_'")]
+    InvalidAckId,
 }
 
 impl Error {
@@ -87,7 +98,8 @@ impl Error {
             | Error::InvalidPayload { .. }
             | Error::MissingField(_)
             | Error::InvalidJson(_)
-            | Error::InvalidCursor(_) => StatusCode::BAD_REQUEST,
+            | Error::InvalidCursor(_)
+            | Error::InvalidAckId => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Json(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -97,6 +109,7 @@ impl Error {
             Error::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::SseUnsupported => StatusCode::NOT_IMPLEMENTED,
             Error::UnknownEvent(_) => StatusCode::NOT_FOUND,
+            Error::AckTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -120,6 +133,8 @@ impl Error {
             Error::Config(_) => "internal_error",
             Error::SseUnsupported => "sse_unsupported",
             Error::UnknownEvent(_) => "unknown_event",
+            Error::AckTimeout { .. } => "ack_timeout",
+            Error::InvalidAckId => "invalid_ack_id",
         }
     }
 

@@ -8,6 +8,11 @@
 //!   `{"from", "room", "text"}`
 //! - `remember` `{"key", "value"}` stores session state; `recall` `{"key"}` emits `recall`
 //!   `{"key", "value"}` from the store
+//! - `ask` `{"question", "timeoutMs"?}`: emit `question` with the question and wait for the
+//!   client's reply (a server-to-client ack); the ack is `{"answer": <reply>}`, or
+//!   `{"error": "ack_timeout"}` when none came in time
+
+use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::get;
@@ -45,6 +50,16 @@ struct Recall {
     key: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Ask {
+    question: Value,
+    timeout_ms: Option<u64>,
+}
+
+/// The longest an `ask` waits for its answer.
+const MAX_ASK: Duration = Duration::from_secs(20);
+
 /// Registers the chat handlers on `io`.
 ///
 /// ```
@@ -60,6 +75,7 @@ pub fn register(io: &SocketServe) {
     io.on_message("say", say);
     io.on_message("remember", remember);
     io.on_message("recall", recall);
+    io.on_message("ask", ask);
 }
 
 async fn welcome(socket: Socket) -> HandlerResult {
@@ -104,6 +120,20 @@ async fn recall(socket: Socket, msg: Recall) -> HandlerResult<Ack<Value>> {
     let out = json!({ "key": msg.key, "value": value });
     socket.emit("recall", &out).await?;
     Ok(Ack(out))
+}
+
+async fn ask(socket: Socket, msg: Ask) -> HandlerResult<Ack<Value>> {
+    let timeout = msg
+        .timeout_ms
+        .map_or(MAX_ASK, |ms| Duration::from_millis(ms).min(MAX_ASK));
+    let answer = socket
+        .emit_with_ack_timeout::<Value>("question", &msg.question, timeout)
+        .await;
+    match answer {
+        Ok(answer) => Ok(Ack(json!({ "answer": answer }))),
+        Err(socket_serve::Error::AckTimeout { .. }) => Ok(Ack(json!({ "error": "ack_timeout" }))),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The whole app: the page at `/`, the API at `/socket`.

@@ -35,6 +35,18 @@ pub(crate) struct Outbound {
     pub content: u64,
 }
 
+impl Outbound {
+    /// The same envelope, asking the client for a reply under `ack_id` (an id of letters,
+    /// digits, `-` and `_`, so it needs no escaping).
+    pub(crate) fn with_ack_id(self, ack_id: &str) -> Outbound {
+        let body = self.json.strip_suffix('}').unwrap_or(&self.json);
+        Outbound {
+            json: format!("{body},\"ackId\":\"{ack_id}\"}}").into(),
+            content: self.content,
+        }
+    }
+}
+
 /// The envelope of an app emit, after checking the event name: written directly (the
 /// payload serialized once, straight from `T`), keys in the protocol's order (`event`,
 /// `data`, `timestamp`, `from`, `room`).

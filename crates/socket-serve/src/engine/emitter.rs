@@ -166,6 +166,33 @@ impl SessionEmitter {
     }
 }
 
+impl SessionEmitter {
+    /// Sends `event` and waits up to `timeout` for the client's reply, from anywhere (see
+    /// [`Socket::emit_with_ack`](crate::Socket::emit_with_ack)).
+    ///
+    /// ```
+    /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
+    /// let seen: bool = io
+    ///     .to_session("p-1f2e")
+    ///     .emit_with_ack("notice", "read?", std::time::Duration::from_secs(10))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<T: serde::de::DeserializeOwned>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+        timeout: std::time::Duration,
+    ) -> Result<T, Error> {
+        let out = emit::envelope(event, &data, None, None)?;
+        let sid = self.found().await?.sid;
+        let id = crate::engine::ack::ack_id(self.dedup.as_ref());
+        let out = out.with_ack_id(&id);
+        let dedup = self.dedup.clone();
+        crate::engine::ack::emit_and_wait(&self.engine, &sid, event, out, id, dedup, timeout).await
+    }
+}
+
 /// A session as the store knows it, found from anywhere ([`BroadcastOperator::fetch_sockets`],
 /// [`SessionEmitter::fetch`]): its public id and its data, read without asking the
 /// instance that serves it (there may be none).

@@ -1,6 +1,7 @@
 //! The engine: the handler registry, the [`Socket`] handle, and the connect / message /
 //! disconnect flows, all on top of a [`Store`](crate::store::Store).
 
+mod ack;
 pub(crate) mod emit;
 mod emitter;
 mod handlers;
@@ -26,6 +27,7 @@ pub use handshake::Handshake;
 pub use request::RequestInfo;
 pub use socket::Socket;
 
+pub(crate) use ack::reply as ack_reply;
 pub(crate) use ids::new_instance_id;
 pub(crate) use lifecycle::MessageInput;
 

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::engine::ack;
 use crate::engine::emit::{self, BroadcastOperator};
 use crate::engine::request::{RequestInfo, NO_HEADERS};
 use crate::engine::{lifecycle, Engine, SocketServe};
@@ -187,7 +188,7 @@ impl Socket {
     pub(crate) fn dedup_key(&self, log: &LogId, content: u64) -> Option<(String, String)> {
         let mid = self.inner.message_id.as_ref()?;
         let target = match log {
-            LogId::Session(_) => 's',
+            LogId::Session(_) | LogId::Ack { .. } => 's',
             LogId::Room(_) => 'r',
             LogId::All => 'a',
         };
@@ -204,6 +205,49 @@ impl Socket {
         let log = LogId::Session(self.inner.sid.clone());
         let dedup = self.dedup_key(&log, out.content);
         emit::append(&self.inner.engine, log, out.json, Default::default(), dedup).await
+    }
+
+    /// Sends `event` to this session's client and waits for its reply, up to
+    /// [`Config::ack_timeout`](crate::Config::ack_timeout). The reply may come through any
+    /// instance (it travels through the store), and the emit outlives stream cuts: it is
+    /// replayed on resume like any message, and only the first reply counts.
+    ///
+    /// The JavaScript client answers with `socket.on(event, (data, ack) => ack(reply))`,
+    /// the Rust client with an ack handle (`on_with_ack`). Errors: [`Error::AckTimeout`]
+    /// when no reply came in time, [`Error::UnknownSession`] when the session ended first,
+    /// [`Error::InvalidPayload`] when the reply is not a `T`.
+    ///
+    /// ```
+    /// # async fn f(socket: socket_serve::Socket) -> Result<(), socket_serve::Error> {
+    /// let ok: bool = socket.emit_with_ack("confirm", "delete file?").await?;
+    /// let name: String = socket
+    ///     .emit_with_ack_timeout("ask-name", (), std::time::Duration::from_secs(30))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<T: DeserializeOwned>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+    ) -> Result<T, Error> {
+        let timeout = self.inner.engine.config.ack_timeout;
+        self.emit_with_ack_timeout(event, data, timeout).await
+    }
+
+    /// [`Socket::emit_with_ack`] with its own timeout.
+    pub async fn emit_with_ack_timeout<T: DeserializeOwned>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+        timeout: std::time::Duration,
+    ) -> Result<T, Error> {
+        let out = emit::envelope(event, &data, None, None)?;
+        let log = LogId::Session(self.inner.sid.clone());
+        let dedup = self.dedup_key(&log, out.content);
+        let id = ack::ack_id(dedup.as_ref());
+        let out = out.with_ack_id(&id);
+        let engine = &self.inner.engine;
+        ack::emit_and_wait(engine, &self.inner.sid, event, out, id, dedup, timeout).await
     }
 
     /// Sends `event` to every session but this one; `from` names this one.

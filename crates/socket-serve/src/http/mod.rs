@@ -29,6 +29,8 @@ enum Endpoint {
     Connect,
     Message,
     Disconnect,
+    /// `POST B/ack`: a client's reply to a server emit that asked for one.
+    Ack,
     Stream,
     ClientJs,
     /// The base path itself: `GET B?sessionId=..` is a stream (the 0.6.0 Next.js form).
@@ -51,6 +53,7 @@ fn named(segment: &str) -> Option<Endpoint> {
         "connect" => Endpoint::Connect,
         "message" => Endpoint::Message,
         "disconnect" => Endpoint::Disconnect,
+        "ack" => Endpoint::Ack,
         "sse" => Endpoint::Stream,
         "client.js" => Endpoint::ClientJs,
         _ => return None,
@@ -87,7 +90,9 @@ pub(crate) async fn handle(
     let endpoint = endpoint(routing, req.uri().path());
     let method = req.method().clone();
     let allowed: &[Method] = match endpoint {
-        Endpoint::Connect | Endpoint::Message | Endpoint::Disconnect => &[Method::POST],
+        Endpoint::Connect | Endpoint::Message | Endpoint::Disconnect | Endpoint::Ack => {
+            &[Method::POST]
+        }
         Endpoint::Stream | Endpoint::ClientJs | Endpoint::Base => &[Method::GET, Method::HEAD],
         Endpoint::NotFound => return not_found(),
     };
@@ -115,6 +120,7 @@ pub(crate) async fn handle(
         Endpoint::Connect => connect(&engine, req).await,
         Endpoint::Message => message(&engine, req).await,
         Endpoint::Disconnect => disconnect(&engine, req).await,
+        Endpoint::Ack => ack(&engine, req).await,
         Endpoint::ClientJs => return client_js::serve(&req),
         Endpoint::NotFound => return not_found(),
         Endpoint::Stream | Endpoint::Base => {
@@ -251,6 +257,29 @@ async fn disconnect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response
     Ok(json_response(StatusCode::OK, &answer))
 }
 
+/// The ack body as sent, every field optional so a missing one gets its own error.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawAck {
+    session_id: Option<String>,
+    ack_id: Option<String>,
+    #[serde(default)]
+    data: Value,
+}
+
+async fn ack(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
+    let (_, body) = split(req);
+    let bytes = body::read_limited(body, engine.config.max_body_size).await?;
+    let raw: RawAck = body::parse_json(&bytes, false)?;
+    let sid = raw.session_id.filter(|s| !s.is_empty());
+    let sid = sid.ok_or(Error::MissingField("sessionId"))?;
+    let ack_id = raw.ack_id.filter(|s| !s.is_empty());
+    let ack_id = ack_id.ok_or(Error::MissingField("ackId"))?;
+    let first = crate::engine::ack_reply(engine, &sid, &ack_id, &raw.data).await?;
+    let answer = serde_json::json!({ "success": true, "duplicate": !first });
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct StreamQuery {
@@ -321,6 +350,7 @@ mod tests {
         assert_eq!(endpoint(&r, "/socket/message/"), Endpoint::Message);
         assert_eq!(endpoint(&r, "/socket/sse"), Endpoint::Stream);
         assert_eq!(endpoint(&r, "/socket/client.js"), Endpoint::ClientJs);
+        assert_eq!(endpoint(&r, "/socket/ack"), Endpoint::Ack);
         assert_eq!(endpoint(&r, "/api/socket"), Endpoint::Base);
         assert_eq!(endpoint(&r, "/"), Endpoint::Base);
     }

@@ -231,6 +231,7 @@ impl Store for MemoryStore {
         let Some(session) = state.sessions.remove(sid) else {
             return Ok(());
         };
+        // Its ack logs go with the recovery window (`prune`), like room logs.
         state.logs.remove(&LogId::Session(sid.to_owned()));
         state.public_ids.remove(&session.public_id);
         for room in session.rooms.keys() {
@@ -380,7 +381,7 @@ impl Store for MemoryStore {
                 return Ok(None);
             }
         }
-        if let LogId::Session(sid) = &outgoing.log {
+        if let Some(sid) = outgoing.log.session() {
             if state.sessions.get(sid).is_none_or(|s| s.closed) {
                 // Nobody can read it: a message to a removed session is dropped.
                 return Ok(Some(state.last));

@@ -48,6 +48,25 @@ pub enum LogId {
     Room(String),
     /// The log every session reads: broadcasts.
     All,
+    /// The replies to one server emit that asked for an ack (`emit_with_ack`): written by
+    /// the request that carries the client's reply, on any instance, read by the one
+    /// waiting. The first reply is the only one (its append carries a dedup key).
+    Ack {
+        /// The session that was asked.
+        sid: String,
+        /// The `ackId` of the emit.
+        id: String,
+    },
+}
+
+impl LogId {
+    /// The session a log belongs to, for logs that belong to one.
+    pub fn session(&self) -> Option<&str> {
+        match self {
+            LogId::Session(sid) | LogId::Ack { sid, .. } => Some(sid),
+            LogId::Room(_) | LogId::All => None,
+        }
+    }
 }
 
 /// One entry of a log.

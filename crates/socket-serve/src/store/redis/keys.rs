@@ -69,6 +69,7 @@ impl Keys {
             LogId::Session(sid) => format!("{}:{{{sid}}}:log", self.prefix),
             LogId::Room(room) => format!("{}:room:{room}:log", self.prefix),
             LogId::All => format!("{}:all:log", self.prefix),
+            LogId::Ack { sid, id } => format!("{}:{{{sid}}}:ack:{id}", self.prefix),
         }
     }
 

@@ -86,7 +86,7 @@ impl RedisOptions {
         match log {
             LogId::Session(_) => self.keys_ttl_ms(),
             // Once nothing was appended for the window, everything in it is outside it.
-            LogId::Room(_) | LogId::All => self.window_ms(),
+            LogId::Room(_) | LogId::All | LogId::Ack { .. } => self.window_ms(),
         }
     }
 }
@@ -533,9 +533,9 @@ impl Store for RedisStore {
             Some((sid, key)) => k.appended(sid, key),
             None => log_key.clone(),
         };
-        let session_meta = match &outgoing.log {
-            LogId::Session(sid) => k.meta(sid),
-            _ => log_key.clone(),
+        let session_meta = match outgoing.log.session() {
+            Some(sid) => k.meta(sid),
+            None => log_key.clone(),
         };
         let mut inv = APPEND.prepare_invoke();
         inv.key(&log_key)
@@ -548,7 +548,7 @@ impl Store for RedisStore {
             .arg(a)
             .arg(b)
             .arg(if outgoing.dedup.is_some() { "1" } else { "0" })
-            .arg(if matches!(outgoing.log, LogId::Session(_)) {
+            .arg(if outgoing.log.session().is_some() {
                 "1"
             } else {
                 "0"
