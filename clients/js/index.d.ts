@@ -209,6 +209,19 @@ export interface LifecycleEvents {
 /** Listener of a server event. Bytes the server sent arrive as `Uint8Array`s (`Received`). */
 export type EventListener<T = any> = (data: T, meta: MessageMeta) => void;
 
+/**
+ * The reply function of a server emit that waits for one (`socket.emit_with_ack` on the
+ * server): the first call sends `reply` (JSON; bytes allowed) with `POST /ack`, retried on
+ * network errors and 5xx; later calls do nothing. Resolves to whether the server took it.
+ */
+export type AckReply = (reply?: unknown) => Promise<boolean>;
+
+/**
+ * Listener of a server event that asks for a reply: `ack` comes before `meta`, as in
+ * Socket.IO (`socket.on("confirm", (data, ack) => ack(true))`).
+ */
+export type AckListener<T = any> = (data: T, ack: AckReply, meta: MessageMeta) => void;
+
 /** Node-style ack: `err` is null on success, `reply` the handler's reply (`ack` field). */
 export type AckCallback<R = any> = (err: SocketServeError | null, reply?: R) => void;
 
@@ -233,9 +246,10 @@ export class Socket {
   readonly pending: number;
 
   on<E extends keyof LifecycleEvents>(event: E, fn: LifecycleEvents[E]): this;
-  on<T = any>(event: string, fn: EventListener<T>): this;
+  /** A listener gets `(data, meta)`, or `(data, ack, meta)` when the server asked for a reply. */
+  on<T = any>(event: string, fn: EventListener<T> | AckListener<T>): this;
   once<E extends keyof LifecycleEvents>(event: E, fn: LifecycleEvents[E]): this;
-  once<T = any>(event: string, fn: EventListener<T>): this;
+  once<T = any>(event: string, fn: EventListener<T> | AckListener<T>): this;
   /** Without `fn`: every listener of `event`; without arguments: every listener. */
   off(event?: string, fn?: (...args: any[]) => void): this;
   listeners(event: string): Array<(...args: any[]) => void>;
