@@ -955,8 +955,56 @@ export class Socket {
     if (env.from !== undefined) meta.from = env.from;
     if (env.room !== undefined) meta.room = env.room;
     if (id) meta.cursor = id;
+    if (typeof env.ackId === "string" && env.ackId !== "") {
+      // The server waits for a reply: listeners get an `ack` function before `meta`.
+      this.#emitLocal(env.event, decodeReceived(env.data), this.#ackFunction(env.ackId), meta);
+      return false;
+    }
     this.#emitLocal(env.event, decodeReceived(env.data), meta);
     return false;
+  }
+
+  /**
+   * The `ack` handed to listeners of a server emit that waits for a reply: the first call
+   * sends `POST /ack` (retried on network errors and 5xx, like emits), later calls do
+   * nothing. Returns a Promise of whether the server took the reply.
+   */
+  #ackFunction(ackId) {
+    const sid = this.#sessionId;
+    let sent = null;
+    return (reply) => {
+      if (sent) return sent;
+      sent = this.#postAck(sid, ackId, reply);
+      return sent;
+    };
+  }
+
+  async #postAck(sid, ackId, reply) {
+    const body = toJson({ sessionId: sid, ackId, data: reply === undefined ? null : reply });
+    for (let tries = 0; ; tries++) {
+      const { signal, done } = childController(null, this.#opts.requestTimeout);
+      let error;
+      try {
+        const res = await this.#fetch(this.#base + "/ack", this.#init("POST", body, signal));
+        const json = await readJson(res);
+        if (res.ok) return true;
+        error = httpError("ack", res, json);
+        if (!retryableStatus(res.status)) {
+          // A session that ended has nobody waiting; anything else is a bug worth seeing.
+          if (error.code !== "unknown_session") report(error);
+          return false;
+        }
+      } catch (err) {
+        error = networkError("ack", signal.reason === TIMEOUT ? TIMEOUT : err);
+      } finally {
+        done();
+      }
+      if (this.#state === "disconnected" || sid !== this.#sessionId || tries >= 8) {
+        report(error);
+        return false;
+      }
+      await sleep(backoffDelay(tries, this.#opts.reconnectionDelay, this.#opts.reconnectionDelayMax));
+    }
   }
 
   #sseUrl(sid, polling) {

@@ -78,6 +78,10 @@ pub struct Config {
     /// How long [`Socket::emit_with_ack`](crate::Socket::emit_with_ack) waits for the
     /// client's reply. Default 10 s.
     pub ack_timeout: Duration,
+    /// Send `presence:join`, `presence:leave` and `presence:update` events to a room's
+    /// members when a session joins it, leaves it (also by ending or expiring) or changes
+    /// its presence metadata. Default `false`: presence lists are kept either way.
+    pub presence_events: bool,
 }
 
 impl Default for Config {
@@ -101,6 +105,7 @@ impl Default for Config {
             platform: Platform::Server,
             strict_events: false,
             ack_timeout: Duration::from_secs(10),
+            presence_events: false,
         }
     }
 }
@@ -132,6 +137,7 @@ impl Config {
     /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
     /// | `SOCKET_SERVE_STRICT_EVENTS` | `strict_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
+    /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
     /// | `SOCKET_SERVE_PLATFORM_MAX_DURATION_MS` | the platform's response time limit, if not its default (Vercel's `maxDuration`, your Lambda timeout) |
     ///
@@ -241,18 +247,20 @@ impl Config {
                     problem: "expected a whole number above 0",
                 })?;
         }
+        let flag = |name: &'static str, value: String| match value.trim() {
+            "1" | "true" => Ok(true),
+            "0" | "false" | "" => Ok(false),
+            _ => Err(ConfigError {
+                name,
+                value,
+                problem: "expected 1, true, 0 or false",
+            }),
+        };
         if let Some(value) = get("SOCKET_SERVE_STRICT_EVENTS") {
-            c.strict_events = match value.trim() {
-                "1" | "true" => true,
-                "0" | "false" | "" => false,
-                _ => {
-                    return Err(ConfigError {
-                        name: "SOCKET_SERVE_STRICT_EVENTS",
-                        value,
-                        problem: "expected 1, true, 0 or false",
-                    })
-                }
-            };
+            c.strict_events = flag("SOCKET_SERVE_STRICT_EVENTS", value)?;
+        }
+        if let Some(value) = get("SOCKET_SERVE_PRESENCE_EVENTS") {
+            c.presence_events = flag("SOCKET_SERVE_PRESENCE_EVENTS", value)?;
         }
         if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
             c.max_body_size = value.trim().parse().map_err(|_| ConfigError {

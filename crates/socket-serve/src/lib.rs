@@ -202,9 +202,14 @@ pub use socket_serve_protocol::binary::{self, Binary};
 
 pub use config::{Config, ConfigError, StoreConfig};
 pub use engine::{
-    shutdown_signal, Ack, BroadcastOperator, Emitter, HandlerOutput, Handshake, IntoAck,
-    RemoteSocket, RequestInfo, RoomEmitter, SessionEmitter, Socket, SocketServe,
+    shutdown_signal, Ack, BroadcastOperator, Emitter, HandlerOutput, Handshake, IntoAck, Presence,
+    PresenceMember, PresencePage, RemoteSocket, RequestInfo, RoomEmitter, SessionEmitter, Socket,
+    SocketServe,
 };
+/// Presence event names and the page limit ([`Presence`]).
+pub mod presence {
+    pub use crate::engine::{MAX_PAGE, PRESENCE_JOIN, PRESENCE_LEAVE, PRESENCE_UPDATE};
+}
 pub use error::{BoxError, Error, HandlerError, HandlerResult};
 pub use http::SocketServeService;
 #[cfg(feature = "lambda")]

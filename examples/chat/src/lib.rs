@@ -8,6 +8,8 @@
 //!   `{"from", "room", "text"}`
 //! - `remember` `{"key", "value"}` stores session state; `recall` `{"key"}` emits `recall`
 //!   `{"key", "value"}` from the store
+//! - `present` (any JSON): sets what the presence lists of this session's rooms show of it;
+//!   `who` `{"room"}` acks `{"count", "members": [{"id", "meta"}]}` (the first 100)
 //! - `ask` `{"question", "timeoutMs"?}`: emit `question` with the question and wait for the
 //!   client's reply (a server-to-client ack); the ack is `{"answer": <reply>}`, or
 //!   `{"error": "ack_timeout"}` when none came in time
@@ -76,6 +78,24 @@ pub fn register(io: &SocketServe) {
     io.on_message("remember", remember);
     io.on_message("recall", recall);
     io.on_message("ask", ask);
+    io.on_message("present", present);
+    io.on_message("who", who);
+}
+
+async fn present(socket: Socket, meta: Value) -> HandlerResult<Ack<Value>> {
+    socket.set_presence(&meta).await?;
+    Ok(Ack(json!({ "ok": true })))
+}
+
+async fn who(socket: Socket, msg: Room) -> HandlerResult<Ack<Value>> {
+    let presence = socket.server().presence(&msg.room);
+    let count = presence.count().await?;
+    let page = presence.page(None, 100).await?;
+    let mut members = Vec::new();
+    for member in &page.members {
+        members.push(json!({ "id": member.id(), "meta": member.meta::<Value>()? }));
+    }
+    Ok(Ack(json!({ "count": count, "members": members })))
 }
 
 async fn welcome(socket: Socket) -> HandlerResult {

@@ -235,10 +235,13 @@ impl SessionEmitter {
     pub async fn join(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
         let found = self.found().await?;
-        self.engine
-            .store
-            .join(&found.sid, &self.public_id, room)
-            .await?;
+        let engine = &self.engine;
+        let joined = engine.store.join(&found.sid, &self.public_id, room).await?;
+        if let Some(joined) = joined.filter(|_| engine.config.presence_events) {
+            let meta = joined.presence.as_deref();
+            let event = crate::engine::presence::PRESENCE_JOIN;
+            crate::engine::presence::announce(engine, room, event, &self.public_id, meta).await?;
+        }
         Ok(())
     }
 
@@ -246,10 +249,15 @@ impl SessionEmitter {
     pub async fn leave(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
         let found = self.found().await?;
-        self.engine
+        let engine = &self.engine;
+        let left = engine
             .store
             .leave(&found.sid, &self.public_id, room)
             .await?;
+        if left && engine.config.presence_events {
+            let event = crate::engine::presence::PRESENCE_LEAVE;
+            crate::engine::presence::announce(engine, room, event, &self.public_id, None).await?;
+        }
         Ok(())
     }
 

@@ -274,6 +274,13 @@ pub(crate) async fn end_session(
             tracing::error!(id = %meta.public_id, error = %err, "on_disconnect failed");
         }
     }
+    if engine.config.presence_events {
+        // Its rooms stay readable until the purge.
+        for (room, _) in engine.store.rooms(sid).await?.rooms {
+            let event = crate::engine::presence::PRESENCE_LEAVE;
+            crate::engine::presence::announce(engine, &room, event, &meta.public_id, None).await?;
+        }
+    }
     engine.store.purge_session(sid).await?;
     Ok(())
 }

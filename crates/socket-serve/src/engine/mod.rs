@@ -8,6 +8,7 @@ mod handlers;
 mod handshake;
 mod ids;
 pub(crate) mod lifecycle;
+mod presence;
 mod request;
 mod socket;
 
@@ -24,6 +25,10 @@ pub use emit::{BroadcastOperator, RoomEmitter};
 pub use emitter::{Emitter, RemoteSocket, SessionEmitter};
 pub use handlers::{Ack, HandlerOutput, IntoAck};
 pub use handshake::Handshake;
+pub use presence::{
+    Presence, PresenceMember, PresencePage, MAX_PAGE, PRESENCE_JOIN, PRESENCE_LEAVE,
+    PRESENCE_UPDATE,
+};
 pub use request::RequestInfo;
 pub use socket::Socket;
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::engine::ack;
 use crate::engine::emit::{self, BroadcastOperator};
+use crate::engine::presence::{self, PRESENCE_JOIN, PRESENCE_LEAVE};
 use crate::engine::request::{RequestInfo, NO_HEADERS};
 use crate::engine::{lifecycle, Engine, SocketServe};
 use crate::error::Error;
@@ -84,6 +85,14 @@ impl Socket {
                 data: Mutex::new(parts.data),
             }),
         }
+    }
+
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.inner.engine
+    }
+
+    pub(crate) fn sid(&self) -> &str {
+        &self.inner.sid
     }
 
     /// The session's public id: safe to show to other clients.
@@ -274,23 +283,34 @@ impl Socket {
     }
 
     /// Joins `room`: from now on this session gets the room's messages, on whichever
-    /// instance serves its stream.
+    /// instance serves its stream, and the room's presence list shows it. With
+    /// [`Config::presence_events`](crate::Config::presence_events) the room's other
+    /// members get `presence:join` `{"id", "meta"}` (not when it was in the room already).
     pub async fn join(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
-        let store = &self.inner.engine.store;
-        store
+        let engine = &self.inner.engine;
+        let joined = engine
+            .store
             .join(&self.inner.sid, &self.inner.public_id, room)
             .await?;
+        if let Some(joined) = joined.filter(|_| engine.config.presence_events) {
+            let meta = joined.presence.as_deref();
+            presence::announce(engine, room, PRESENCE_JOIN, self.id(), meta).await?;
+        }
         Ok(())
     }
 
-    /// Leaves `room`.
+    /// Leaves `room` (with `presence_events`, its members get `presence:leave` `{"id"}`).
     pub async fn leave(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
-        let store = &self.inner.engine.store;
-        store
+        let engine = &self.inner.engine;
+        let left = engine
+            .store
             .leave(&self.inner.sid, &self.inner.public_id, room)
             .await?;
+        if left && engine.config.presence_events {
+            presence::announce(engine, room, PRESENCE_LEAVE, self.id(), None).await?;
+        }
         Ok(())
     }
 

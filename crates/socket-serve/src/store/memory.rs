@@ -1,6 +1,6 @@
 //! The embedded in-memory store: the same model as Redis, inside one process.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
 use super::{
-    now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, LogId, LogRead, Outgoing,
-    ReadBatch, RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
+    now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, Joined, LogId, LogRead, Outgoing,
+    PresencePage, ReadBatch, RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -49,7 +49,9 @@ struct State {
     last: Cursor,
     sessions: HashMap<String, Session>,
     logs: HashMap<LogId, VecDeque<Entry>>,
-    room_members: HashMap<String, HashSet<String>>,
+    /// Room → its members' public ids, each with its presence metadata (JSON), ordered so
+    /// presence pages follow one another.
+    room_members: HashMap<String, BTreeMap<String, Option<String>>>,
     /// Public id → session id.
     public_ids: HashMap<String, String>,
     /// Idempotency keys of appends, with the time they may be forgotten.
@@ -60,6 +62,8 @@ struct Session {
     public_id: String,
     /// The app's session data (JSON).
     data: Option<String>,
+    /// What other sessions see of it in its rooms' presence lists (JSON).
+    presence: Option<String>,
     start: Cursor,
     last_seen_ms: u64,
     state: HashMap<String, String>,
@@ -174,6 +178,7 @@ impl Store for MemoryStore {
                 messages: HashMap::new(),
                 closed: false,
                 data: data.map(str::to_owned),
+                presence: None,
             },
         );
         Ok(start)
@@ -283,14 +288,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Cursor> {
+    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Option<Joined>> {
         let mut state = self.lock();
-        let Some(session) = state.sessions.get(sid) else {
-            return Ok(state.last);
+        let Some(session) = state.sessions.get(sid).filter(|s| !s.closed) else {
+            return Ok(None);
         };
-        if let Some(joined) = session.rooms.get(room) {
-            return Ok(*joined);
+        if session.rooms.contains_key(room) {
+            return Ok(None);
         }
+        let presence = session.presence.clone();
         let kind = EntryKind::Joined {
             room: room.to_owned(),
         };
@@ -299,18 +305,18 @@ impl Store for MemoryStore {
             session.rooms.insert(room.to_owned(), cursor);
         }
         let members = state.room_members.entry(room.to_owned()).or_default();
-        members.insert(public_id.to_owned());
-        Ok(cursor)
+        members.insert(public_id.to_owned(), presence.clone());
+        Ok(Some(Joined { cursor, presence }))
     }
 
-    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()> {
+    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<bool> {
         let mut state = self.lock();
         let Some(since) = state
             .sessions
             .get_mut(sid)
             .and_then(|s| s.rooms.remove(room))
         else {
-            return Ok(());
+            return Ok(false);
         };
         let kind = EntryKind::Left {
             room: room.to_owned(),
@@ -323,7 +329,59 @@ impl Store for MemoryStore {
                 state.room_members.remove(room);
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    async fn set_presence(&self, sid: &str, json: Option<&str>) -> StoreResult<bool> {
+        let mut state = self.lock();
+        let State {
+            sessions,
+            room_members,
+            ..
+        } = &mut *state;
+        let Some(session) = sessions.get_mut(sid).filter(|s| !s.closed) else {
+            return Ok(false);
+        };
+        session.presence = json.map(str::to_owned);
+        for room in session.rooms.keys() {
+            if let Some(member) = room_members
+                .get_mut(room)
+                .and_then(|m| m.get_mut(&session.public_id))
+            {
+                member.clone_from(&session.presence);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn presence_count(&self, room: &str) -> StoreResult<usize> {
+        Ok(self.lock().room_members.get(room).map_or(0, BTreeMap::len))
+    }
+
+    async fn presence_page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<PresencePage> {
+        let state = self.lock();
+        let Some(members) = state.room_members.get(room) else {
+            return Ok(PresencePage::default());
+        };
+        let range = match after {
+            Some(after) => members
+                .range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            None => members.range::<str, _>(..),
+        };
+        let members: Vec<(String, Option<String>)> = range
+            .take(limit.max(1))
+            .map(|(id, meta)| (id.clone(), meta.clone()))
+            .collect();
+        let next = members
+            .last()
+            .filter(|_| members.len() == limit.max(1))
+            .map(|(id, _)| id.clone());
+        Ok(PresencePage { members, next })
     }
 
     async fn rooms(&self, sid: &str) -> StoreResult<RoomSnapshot> {
@@ -345,7 +403,7 @@ impl Store for MemoryStore {
         let mut members: Vec<String> = state
             .room_members
             .get(room)
-            .map(|m| m.iter().cloned().collect())
+            .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         members.sort();
         Ok(members)

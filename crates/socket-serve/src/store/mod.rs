@@ -195,6 +195,24 @@ pub struct SessionMeta {
     pub data: Option<String>,
 }
 
+/// A join that took effect ([`Store::join`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The cursor of the join.
+    pub cursor: Cursor,
+    /// The session's presence metadata (JSON) as the room's list now has it.
+    pub presence: Option<String>,
+}
+
+/// One page of a room's presence list ([`Store::presence_page`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PresencePage {
+    /// Public ids with their presence metadata (JSON), if any.
+    pub members: Vec<(String, Option<String>)>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<String>,
+}
+
 /// A session found by its public id ([`Store::find_session`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundSession {
@@ -278,11 +296,30 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes one key of session state.
     async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()>;
 
-    /// Joins a room (a no-op if already in it); returns the join's cursor.
-    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Cursor>;
+    /// Joins a room: its presence list gets the session with its presence metadata.
+    /// `None` (and nothing changes) when it is in the room already, or the session is gone
+    /// or closed.
+    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Option<Joined>>;
 
-    /// Leaves a room (a no-op if not in it).
-    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()>;
+    /// Leaves a room; `false` (a no-op) if it was not in it.
+    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<bool>;
+
+    /// Sets the session's presence metadata (JSON; `None` for none), in every room it is
+    /// in and in the rooms it joins later. `false` if the session is gone or closed.
+    async fn set_presence(&self, sid: &str, json: Option<&str>) -> StoreResult<bool>;
+
+    /// How many sessions are in a room, in O(1).
+    async fn presence_count(&self, room: &str) -> StoreResult<usize>;
+
+    /// A page of a room's members with their presence metadata: about `limit` of them
+    /// (Redis may return a few more or fewer), after the page that answered `after` as
+    /// its `next`. One store command whatever the size of the room.
+    async fn presence_page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<PresencePage>;
 
     /// The session's rooms, with the position the snapshot was taken at.
     async fn rooms(&self, sid: &str) -> StoreResult<RoomSnapshot>;

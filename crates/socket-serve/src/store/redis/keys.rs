@@ -58,9 +58,10 @@ impl Keys {
         format!("{}:{{{sid}}}:out:{key}", self.prefix)
     }
 
-    /// Set of public ids in a room.
+    /// Hash of a room's members: public id → presence metadata (JSON, `''` for none).
+    /// Its size is the room's count (HLEN), its pages one HSCAN each.
     pub(crate) fn members(&self, room: &str) -> String {
-        format!("{}:room:{room}:members", self.prefix)
+        format!("{}:room:{room}:presence", self.prefix)
     }
 
     /// The stream (and pub/sub channel) of a log.

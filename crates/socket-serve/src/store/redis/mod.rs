@@ -29,8 +29,8 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::{
-    Audience, Claim, Entry, FoundSession, Hub, LogId, LogRead, Outgoing, ReadBatch, RoomSnapshot,
-    SessionMeta, Store, StoreError, StoreResult, Subscription,
+    Audience, Claim, Entry, FoundSession, Hub, Joined, LogId, LogRead, Outgoing, PresencePage,
+    ReadBatch, RoomSnapshot, SessionMeta, Store, StoreError, StoreResult, Subscription,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -436,7 +436,7 @@ impl Store for RedisStore {
         self.bounded(con.hdel::<_, _, ()>(state, key)).await
     }
 
-    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Cursor> {
+    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Option<Joined>> {
         let k = self.keys();
         let log = LogId::Session(sid.to_owned());
         let mut inv = JOIN.prepare_invoke();
@@ -450,10 +450,22 @@ impl Store for RedisStore {
             .arg(self.opts().window_ms())
             .arg(self.opts().log_ttl_ms(&log))
             .arg(self.opts().keys_ttl_ms());
-        cursor(&self.run(inv).await?)
+        match self.run(inv).await? {
+            Value::Nil => Ok(None),
+            value => {
+                let items = array(value)?;
+                let [cursor_value, presence] = items.as_slice() else {
+                    return Err(corrupt("join"));
+                };
+                Ok(Some(Joined {
+                    cursor: cursor(cursor_value)?,
+                    presence: text(presence).filter(|p| !p.is_empty()),
+                }))
+            }
+        }
     }
 
-    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<()> {
+    async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<bool> {
         let k = self.keys();
         let log = LogId::Session(sid.to_owned());
         let mut inv = LEAVE.prepare_invoke();
@@ -465,8 +477,49 @@ impl Store for RedisStore {
             .arg(public_id)
             .arg(self.opts().window_ms())
             .arg(self.opts().log_ttl_ms(&log));
-        self.run(inv).await?;
-        Ok(())
+        Ok(matches!(self.run(inv).await?, Value::Int(1)))
+    }
+
+    async fn set_presence(&self, sid: &str, json: Option<&str>) -> StoreResult<bool> {
+        let k = self.keys();
+        let mut inv = SET_PRESENCE.prepare_invoke();
+        inv.key(k.meta(sid)).key(k.rooms(sid));
+        inv.arg(json.unwrap_or("")).arg(&self.opts().key_prefix);
+        Ok(matches!(self.run(inv).await?, Value::Int(1)))
+    }
+
+    async fn presence_count(&self, room: &str) -> StoreResult<usize> {
+        let mut con = self.connection().await?;
+        let members = self.keys().members(room);
+        self.bounded(con.hlen::<_, usize>(members)).await
+    }
+
+    async fn presence_page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<PresencePage> {
+        // HSCAN's cursor is a number; anything else starts over rather than failing.
+        let start: u64 = after.and_then(|a| a.parse().ok()).unwrap_or(0);
+        let mut con = self.connection().await?;
+        let mut cmd = redis::cmd("HSCAN");
+        cmd.arg(self.keys().members(room))
+            .arg(start)
+            .arg("COUNT")
+            .arg(limit.max(1));
+        let (next, flat): (String, Vec<String>) = self.bounded(cmd.query_async(&mut con)).await?;
+        let members = flat
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [id, meta] => Some((id.clone(), Some(meta.clone()).filter(|m| !m.is_empty()))),
+                _ => None,
+            })
+            .collect();
+        Ok(PresencePage {
+            members,
+            next: (next != "0").then_some(next),
+        })
     }
 
     async fn rooms(&self, sid: &str) -> StoreResult<RoomSnapshot> {
@@ -488,9 +541,7 @@ impl Store for RedisStore {
     async fn room_members(&self, room: &str) -> StoreResult<Vec<String>> {
         let mut con = self.connection().await?;
         let members = self.keys().members(room);
-        let mut ids = self
-            .bounded(con.smembers::<_, Vec<String>>(members))
-            .await?;
+        let mut ids = self.bounded(con.hkeys::<_, Vec<String>>(members)).await?;
         ids.sort();
         Ok(ids)
     }

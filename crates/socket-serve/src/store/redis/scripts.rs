@@ -81,7 +81,7 @@ for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 -- every request.
 if now - tonumber(m[4] or 0) > tonumber(ARGV[3]) / 4 then
   for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
-    redis.call('PEXPIRE', ARGV[4] .. ':room:' .. room .. ':members', ARGV[3])
+    redis.call('PEXPIRE', ARGV[4] .. ':room:' .. room .. ':presence', ARGV[3])
   end
   redis.call('HSET', KEYS[6], m[1], ARGV[1])
   redis.call('PEXPIRE', KEYS[6], ARGV[3])
@@ -114,7 +114,7 @@ pub(crate) static PURGE: LazyLock<Script> = LazyLock::new(|| {
 local pub = redis.call('HGET', KEYS[1], 'pub')
 if pub then
   for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
-    redis.call('SREM', ARGV[1] .. ':room:' .. room .. ':members', pub)
+    redis.call('HDEL', ARGV[1] .. ':room:' .. room .. ':presence', pub)
   end
   redis.call('HDEL', KEYS[5], pub)
 end
@@ -150,26 +150,27 @@ return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 });
 
 /// KEYS: rooms, session log, clock, members, meta. ARGV: room, public id, window ms,
-/// log ttl ms, keys ttl ms. Returns the join's cursor.
+/// log ttl ms, keys ttl ms. Returns `{cursor, presence}` of the join, nil when already in
+/// the room or the session is gone or closed.
 pub(crate) static JOIN: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
-local existing = redis.call('HGET', KEYS[1], ARGV[1])
-if existing then return existing end
-if redis.call('HGET', KEYS[5], 'closed') ~= '0' then
-  return redis.call('GET', KEYS[3]) or '0-0'
-end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return false end
+local m = redis.call('HMGET', KEYS[5], 'closed', 'presence')
+if m[1] ~= '0' then return false end
+local presence = m[2] or ''
 local id = append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'j', ARGV[1], '')
 redis.call('HSET', KEYS[1], ARGV[1], id)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[2], presence)
 redis.call('PEXPIRE', KEYS[4], ARGV[5])
-return id
+return {id, presence}
 "#,
     )
 });
 
 /// KEYS: rooms, session log, clock, members. ARGV: room, public id, window ms, log ttl ms.
+/// Returns 1 when it left, nil when it was not in the room.
 pub(crate) static LEAVE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -177,8 +178,24 @@ local since = redis.call('HGET', KEYS[1], ARGV[1])
 if not since then return false end
 append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'l', ARGV[1], since)
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[2])
-return true
+redis.call('HDEL', KEYS[4], ARGV[2])
+return 1
+"#,
+    )
+});
+
+/// KEYS: meta, rooms. ARGV: presence ('' for none), prefix. Sets the session's presence
+/// in its meta and in each of its rooms' lists. Returns 1, or 0 when gone or closed.
+pub(crate) static SET_PRESENCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local m = redis.call('HMGET', KEYS[1], 'closed', 'pub')
+if m[1] ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'presence', ARGV[1])
+for _, room in ipairs(redis.call('HKEYS', KEYS[2])) do
+  redis.call('HSET', ARGV[2] .. ':room:' .. room .. ':presence', m[2], ARGV[1])
+end
+return 1
 "#,
     )
 });
