@@ -27,6 +27,11 @@ impl Urls {
         urls.choose(&mut rand::rng()).cloned()
     }
 
+    /// Every live instance, in start order.
+    pub fn all(&self) -> Vec<String> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     fn add(&self, url: String) {
         self.0.write().unwrap_or_else(|e| e.into_inner()).push(url);
     }

@@ -9,14 +9,18 @@
 //!
 //! - [`Cluster`]: the Redis and the instances, with kill / terminate / start / restart.
 //! - [`load::run`]: the workload and its [`Report`].
+//! - [`Balancer`]: one base URL over the live instances, each request to one at random,
+//!   for the Rust and JavaScript clients.
 //!
 //! The instances are `target/debug/chat`: run `cargo build -p chat` first (the README's
 //! test command does).
 
+mod balancer;
 mod cluster;
 pub mod load;
 mod redis_proxy;
 
+pub use balancer::Balancer;
 pub use cluster::{Cluster, Urls};
 pub use load::{LoadOptions, Report};
 pub use redis_proxy::RedisProxy;

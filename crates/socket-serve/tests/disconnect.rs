@@ -57,7 +57,7 @@ async fn disconnect_runs_on_disconnect_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn disconnected_session_is_unknown_afterwards() {
+async fn disconnected_session_is_unknown_afterwards_but_its_streams_learn_why() {
     let server = TestServer::chat().await;
     let client = server.client();
     let alice = client.connect().await;
@@ -67,12 +67,47 @@ async fn disconnected_session_is_unknown_afterwards() {
         .post_message(&alice.session_id, "echo", json!(1), Some("m-1"))
         .await
         .error(404, "unknown_session");
+    // A client between two streams when its session ended gets the end it missed, with
+    // its reason, for the recovery window: not a 404 that reads as a lost session.
+    let frame = r#"{"data":{"reason":"client disconnect"},"event":"__disconnect"}"#;
+    let stream = client.stream_answer(&alice.session_id, Resume::Start).await;
+    assert_eq!(stream.status, 200, "{stream}");
+    assert_eq!(stream.body, format!("data: {frame}\n\n"));
+    for cursor in [None, Some("1-0")] {
+        let poll = client.poll_answer(&alice.session_id, cursor).await;
+        assert_eq!(
+            poll.ok()["messages"],
+            json!([serde_json::from_str::<serde_json::Value>(frame).unwrap()])
+        );
+    }
+    // Once the window is over, or for a session never seen, it is a 404.
     client
-        .stream_answer(&alice.session_id, Resume::Start)
+        .stream_answer(&"0".repeat(32), Resume::Start)
         .await
         .error(404, "unknown_session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_sessions_reason_is_forgotten_after_the_recovery_window() {
+    let window = std::time::Duration::from_millis(300);
+    let server = TestServer::builder()
+        .config(move |c| c.recovery_window = window)
+        .start()
+        .await;
+    let client = server.client();
+    let alice = client.connect().await;
+    client.disconnect(&alice.session_id).await;
+    assert_eq!(
+        client
+            .stream_answer(&alice.session_id, Resume::Start)
+            .await
+            .status,
+        200
+    );
+    // The window is the thing tested: let it pass on the real clock.
+    tokio::time::sleep(window * 2).await;
     client
-        .poll_answer(&alice.session_id, None)
+        .stream_answer(&alice.session_id, Resume::Start)
         .await
         .error(404, "unknown_session");
 }

@@ -54,6 +54,8 @@ struct State {
     room_members: HashMap<String, BTreeMap<String, Option<String>>>,
     /// Public id → session id.
     public_ids: HashMap<String, String>,
+    /// Why closed sessions ended, with the time it may be forgotten.
+    ended: HashMap<String, (String, u64)>,
     /// Idempotency keys of appends, with the time they may be forgotten.
     appended: HashMap<(String, String), u64>,
 }
@@ -132,6 +134,7 @@ impl MemoryStore {
             !entries.is_empty()
         });
         state.appended.retain(|_, until| *until > now);
+        state.ended.retain(|_, (_, until)| *until > now);
         for session in state.sessions.values_mut() {
             session.messages.retain(|_, record| match record {
                 MessageRecord::Claimed { until_ms } => *until_ms > now,
@@ -219,6 +222,7 @@ impl Store for MemoryStore {
             return Ok(None);
         };
         session.closed = true;
+        let until = now_ms() + self.window_ms();
         let meta = SessionMeta {
             public_id: session.public_id.clone(),
             start: session.start,
@@ -228,7 +232,20 @@ impl Store for MemoryStore {
             reason: reason.to_owned(),
         };
         self.append_locked(&mut state, LogId::Session(sid.to_owned()), kind);
+        state
+            .ended
+            .insert(sid.to_owned(), (reason.to_owned(), until));
         Ok(Some(meta))
+    }
+
+    async fn ended_reason(&self, sid: &str) -> StoreResult<Option<String>> {
+        let now = now_ms();
+        let state = self.lock();
+        Ok(state
+            .ended
+            .get(sid)
+            .filter(|(_, until)| *until > now)
+            .map(|(reason, _)| reason.clone()))
     }
 
     async fn purge_session(&self, sid: &str) -> StoreResult<()> {

@@ -281,8 +281,15 @@ pub trait Store: Send + Sync + 'static {
     /// exactly one caller however many race; `None` to the others and for unknown sessions.
     async fn close_session(&self, sid: &str, reason: &str) -> StoreResult<Option<SessionMeta>>;
 
-    /// Deletes a closed session's state and log and takes it out of its rooms.
+    /// Deletes a closed session's state and log and takes it out of its rooms. Why it was
+    /// closed stays readable for the recovery window ([`Store::ended_reason`]).
     async fn purge_session(&self, sid: &str) -> StoreResult<()>;
+
+    /// Why a session was closed, for the recovery window after [`Store::close_session`]
+    /// (also once it is purged): a client that was between two streams then learns how
+    /// its session ended instead of taking it for lost. `None` for sessions that are
+    /// open, unknown, or closed longer ago.
+    async fn ended_reason(&self, sid: &str) -> StoreResult<Option<String>>;
 
     /// Sessions not seen for longer than the session TTL, at most `limit`.
     async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>>;

@@ -13,6 +13,7 @@ use socket_serve_protocol::Cursor;
 use tokio::time::Instant;
 
 use crate::engine::Engine;
+use crate::error::Error;
 use crate::store::SessionMeta;
 
 /// Where a reader starts for a requested cursor, and whether nothing before it is lost.
@@ -29,6 +30,19 @@ pub(crate) fn start_position(
     let window = engine.config.recovery_window.as_millis() as u64;
     let recovered = start.ms.saturating_add(window) >= now_ms;
     (start, recovered)
+}
+
+/// A stream or poll of a session that is gone: `Some(reason)` when it was closed within
+/// the recovery window (the client gets the `__disconnect` frame it missed between two
+/// streams, not a 404 that reads as a lost session), else the 404.
+pub(crate) async fn ended(engine: &Engine, sid: &str, err: Error) -> Result<String, Error> {
+    if !matches!(err, Error::UnknownSession) || !crate::engine::is_session_id(sid) {
+        return Err(err);
+    }
+    match engine.store.ended_reason(sid).await? {
+        Some(reason) => Ok(reason),
+        None => Err(err),
+    }
 }
 
 /// The envelope of the frame that tells a client its session was removed.

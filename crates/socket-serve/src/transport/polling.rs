@@ -52,7 +52,14 @@ fn messages_json(delivery: &Delivery, with_cursors: bool) -> String {
 /// 0.6.0 polling: every message since the previous drain; concurrent drains never share
 /// a message (the drain position moves by compare-and-set).
 pub(crate) async fn drain(engine: &Arc<Engine>, sid: &str) -> Result<PollBody, Error> {
-    let meta = lifecycle::touch(engine, sid).await?;
+    let meta = match lifecycle::touch(engine, sid).await {
+        Ok(meta) => meta,
+        Err(err) => {
+            let reason = super::ended(engine, sid, err).await?;
+            let body = format!("{{\"messages\":[{}]}}", disconnect_envelope(&reason));
+            return Ok(PollBody(body));
+        }
+    };
     lifecycle::maybe_sweep(engine).await;
     for _ in 0..DRAIN_ATTEMPTS {
         let Some(from) = engine.store.drain_position(sid).await? else {
@@ -83,7 +90,17 @@ pub(crate) async fn long_poll(
     cursor: Cursor,
     until: Option<super::Until>,
 ) -> Result<PollBody, Error> {
-    let meta = lifecycle::touch(engine, sid).await?;
+    let meta = match lifecycle::touch(engine, sid).await {
+        Ok(meta) => meta,
+        Err(err) => {
+            let reason = super::ended(engine, sid, err).await?;
+            let body = format!(
+                "{{\"messages\":[{}],\"cursor\":\"{cursor}\",\"recovered\":true}}",
+                disconnect_envelope(&reason)
+            );
+            return Ok(PollBody(body));
+        }
+    };
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, Some(cursor), now_ms());
     let mut subscription = engine.store.subscribe();

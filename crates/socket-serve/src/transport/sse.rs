@@ -36,7 +36,14 @@ pub(crate) async fn open_stream(
 ) -> Result<Response<Body>, Error> {
     // During a shutdown a stream is still opened (connected, replay), then ends at once
     // with `retry:`: its client moves on to another instance without seeing an error.
-    let meta = lifecycle::touch(engine, sid).await?;
+    let meta = match lifecycle::touch(engine, sid).await {
+        Ok(meta) => meta,
+        Err(err) => {
+            let reason = super::ended(engine, sid, err).await?;
+            let frame = sse::data_frame(None, &disconnect_envelope(&reason));
+            return Ok(sse_response(Body::from(frame)));
+        }
+    };
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, cursor, now_ms());
     let subscription = engine.store.subscribe();
@@ -77,6 +84,10 @@ pub(crate) async fn open_stream(
     tokio::spawn(stream.run(connected.to_json(), first));
 
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
+    Ok(sse_response(body))
+}
+
+fn sse_response(body: Body) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
@@ -89,7 +100,7 @@ pub(crate) async fn open_stream(
         HeaderValue::from_static("no-cache, no-transform"),
     );
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// Why a stream ends when `max_stream_duration` is up.

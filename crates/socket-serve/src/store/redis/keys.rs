@@ -38,6 +38,11 @@ impl Keys {
         format!("{}:{{{sid}}}:meta", self.prefix)
     }
 
+    /// Why the session was closed: set by the close, expires after the recovery window.
+    pub(crate) fn ended(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:ended", self.prefix)
+    }
+
     /// Hash of the app's session state.
     pub(crate) fn state(&self, sid: &str) -> String {
         format!("{}:{{{sid}}}:state", self.prefix)

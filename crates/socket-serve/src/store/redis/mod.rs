@@ -382,7 +382,8 @@ impl Store for RedisStore {
         inv.key(k.meta(sid))
             .key(k.log(&log))
             .key(k.clock())
-            .key(k.sessions());
+            .key(k.sessions())
+            .key(k.ended(sid));
         inv.arg(sid)
             .arg(reason)
             .arg(self.opts().window_ms())
@@ -401,6 +402,12 @@ impl Store for RedisStore {
         inv.arg(&self.opts().key_prefix);
         self.run(inv).await?;
         Ok(())
+    }
+
+    async fn ended_reason(&self, sid: &str) -> StoreResult<Option<String>> {
+        let mut con = self.connection().await?;
+        let ended = self.keys().ended(sid);
+        self.bounded(con.get::<_, Option<String>>(ended)).await
     }
 
     async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>> {

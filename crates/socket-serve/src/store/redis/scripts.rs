@@ -92,7 +92,7 @@ return {m[1], m[2], m[5] or ''}
     )
 });
 
-/// KEYS: meta, log, clock, sessions. ARGV: sid, reason, window ms, log ttl ms.
+/// KEYS: meta, log, clock, sessions, ended. ARGV: sid, reason, window ms, log ttl ms.
 /// Returns `{public id, start, data}` to the one caller that closed it, nil to others.
 pub(crate) static CLOSE: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -101,6 +101,7 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 local m = redis.call('HMGET', KEYS[1], 'pub', 'start', 'closed', 'data')
 if not m[1] or m[3] ~= '0' then return false end
 redis.call('HSET', KEYS[1], 'closed', '1')
+redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3])
 append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'd', ARGV[2], '')
 return {m[1], m[2], m[4] or ''}
 "#,
