@@ -92,9 +92,9 @@ async function stopChild(child, signal = "SIGTERM", graceMs = 5000) {
  * Starts the chat example. `env`: extra environment (SOCKET_SERVE_*, REDIS_URL); `port`: 0
  * for a free one. Resolves { port, origin, base, stop(), kill(), stderr() }.
  */
-export async function startChat({ env = {}, port = 0 } = {}) {
-  if (NO_SERVER) throw new Error(NO_SERVER);
-  const child = spawn(CHAT_BIN, [], {
+export async function startChat({ env = {}, port = 0, bin = CHAT_BIN } = {}) {
+  if (NO_SERVER && bin === CHAT_BIN) throw new Error(NO_SERVER);
+  const child = spawn(bin, [], {
     // One key prefix per test file: the files run at once and may share one Redis.
     env: { ...process.env, SOCKET_SERVE_KEY_PREFIX: `js${process.pid}`, RUST_LOG: process.env.RUST_LOG || "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -106,7 +106,7 @@ export async function startChat({ env = {}, port = 0 } = {}) {
     if (err.length > 100000) err = err.slice(-50000);
   });
   child.stderrText = () => err;
-  const m = await waitForLine(child, child.stdout, /socket-serve chat listening on (http:\/\/[^\s]+):(\d+)\n/, 15000, "chat server");
+  const m = await waitForLine(child, child.stdout, /socket-serve [\w-]+ listening on (http:\/\/[^\s]+):(\d+)\n/, 15000, "chat server");
   const origin = `${m[1]}:${m[2]}`;
   return {
     port: Number(m[2]),
@@ -120,6 +120,15 @@ export async function startChat({ env = {}, port = 0 } = {}) {
     stderr: () => err,
   };
 }
+
+/** The namespaces example: $SOCKET_SERVE_NAMESPACES_BIN, else target/debug/namespaces. */
+export const NAMESPACES_BIN = process.env.SOCKET_SERVE_NAMESPACES_BIN
+  ? path.resolve(process.cwd(), process.env.SOCKET_SERVE_NAMESPACES_BIN)
+  : path.resolve(here, "../../../target/debug/namespaces");
+
+/** `false`, or why the namespaces example cannot run (a skip, unless its path was set). */
+export const NO_NAMESPACES = existsSync(NAMESPACES_BIN) ? false : `namespaces example not found at ${NAMESPACES_BIN} (run \`cargo build -p namespaces\`)`;
+if (NO_NAMESPACES && process.env.SOCKET_SERVE_NAMESPACES_BIN) throw new Error(NO_NAMESPACES);
 
 /** A free TCP port on 127.0.0.1 (for redis-server). */
 export function freePort() {
