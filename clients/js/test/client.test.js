@@ -189,9 +189,12 @@ test("disconnect(): `disconnect` with 'client disconnect'; queued emits still se
   await until(() => log.some((r) => r.url.endsWith("/disconnect")), { what: "POST /disconnect" });
   const posts = log.filter((r) => r.method === "POST").map((r) => r.url.replace(/.*\/socket/, ""));
   assert.deepEqual(posts.slice(-2), ["/message", "/disconnect"]);
-  await until(async () => (await fetch(`${server.base}/sse?sessionId=${sid}&transport=polling`)).status === 404, {
+  // Gone: a message is refused; a poll gets the end it would have missed between streams.
+  await until(async () => (await fetch(`${server.base}/message`, { method: "POST", body: JSON.stringify({ sessionId: sid, event: "echo", data: 1 }) })).status === 404, {
     what: "the session to be gone",
   });
+  const polled = await (await fetch(`${server.base}/sse?sessionId=${sid}&transport=polling`)).json();
+  assert.deepEqual(polled.messages, [{ event: "__disconnect", data: { reason: "client disconnect" } }]);
 });
 
 test("a session removed on the server (__disconnect frame): disconnect with its reason, no reconnect", needsServer, async () => {

@@ -168,13 +168,16 @@ test("0.6.0 disconnect: the server runs it and forgets the session", needsServer
   await a.wait("connected");
   const sid = a.socket.id;
   a.socket.disconnect();
-  await until(async () => (await fetch(`${server.base}/sse?sessionId=${sid}&transport=polling`)).status === 404, {
-    what: "the session to be removed",
-  });
-  const res = await fetch(`${server.base}/message`, {
-    method: "POST",
-    body: JSON.stringify({ sessionId: sid, event: "echo", data: 1 }),
-  });
+  const message = () =>
+    fetch(`${server.base}/message`, {
+      method: "POST",
+      body: JSON.stringify({ sessionId: sid, event: "echo", data: 1 }),
+    });
+  await until(async () => (await message()).status === 404, { what: "the session to be removed" });
+  const res = await message();
   assert.equal(res.status, 404);
   assert.equal((await res.json()).code, "unknown_session");
+  // A poll within the recovery window gets the session's end instead of a 404.
+  const polled = await (await fetch(`${server.base}/sse?sessionId=${sid}&transport=polling`)).json();
+  assert.deepEqual(polled.messages, [{ event: "__disconnect", data: { reason: "client disconnect" } }]);
 });
