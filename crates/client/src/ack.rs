@@ -54,7 +54,8 @@ impl AckHandle {
         &self.ack_id
     }
 
-    /// Whether the server waits for this reply.
+    /// Whether [`send`](AckHandle::send) would send anything: the message asked for a reply
+    /// and the client still exists.
     pub fn is_asked(&self) -> bool {
         self.shared.strong_count() > 0
     }

@@ -61,6 +61,13 @@ pub enum LogId {
 
 impl LogId {
     /// The session a log belongs to, for logs that belong to one.
+    ///
+    /// ```
+    /// use socket_serve::store::LogId;
+    /// let ack = LogId::Ack { sid: "s1".into(), id: "a1".into() };
+    /// assert_eq!(ack.session(), Some("s1"));
+    /// assert_eq!(LogId::Room("lobby".into()).session(), None);
+    /// ```
     pub fn session(&self) -> Option<&str> {
         match self {
             LogId::Session(sid) | LogId::Ack { sid, .. } => Some(sid),
@@ -196,6 +203,22 @@ pub struct SessionMeta {
 }
 
 /// A join that took effect ([`Store::join`]).
+///
+/// ```
+/// use socket_serve::store::{Joined, Store, MemoryStore};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new(std::time::Duration::from_secs(60), std::time::Duration::from_secs(60));
+/// let sid = "00112233445566778899aabbccddeeff";
+/// store.create_session(sid, "p1", None).await.unwrap();
+/// store.set_presence(sid, Some(r#"{"name":"ann"}"#)).await.unwrap();
+/// let joined: Joined = store.join(sid, "p1", "lobby").await.unwrap().unwrap();
+/// assert_eq!(joined.presence.as_deref(), Some(r#"{"name":"ann"}"#));
+/// assert!(store.join(sid, "p1", "lobby").await.unwrap().is_none(), "already in it");
+/// let page = store.presence_page("lobby", None, 10).await.unwrap();
+/// assert_eq!(page.members, vec![("p1".to_owned(), joined.presence)]);
+/// assert_eq!(store.presence_count("lobby").await.unwrap(), 1);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
     /// The cursor of the join.
@@ -204,7 +227,8 @@ pub struct Joined {
     pub presence: Option<String>,
 }
 
-/// One page of a room's presence list ([`Store::presence_page`]).
+/// One page of a room's presence list ([`Store::presence_page`]); see [`Joined`] for an
+/// example.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PresencePage {
     /// Public ids with their presence metadata (JSON), if any.
