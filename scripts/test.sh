@@ -19,6 +19,23 @@ cargo build -p socket-serve-test-support --bin local-lambda
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
   SOCKET_SERVE_TEST_STORE=redis cargo nextest run -p socket-serve --tests --no-fail-fast
+  # And on a Redis Cluster node (one node serving every slot: it refuses any script whose
+  # keys are not all in one slot), shared by the run, since a node takes 2 s to start.
+  cluster_dir=$(mktemp -d)
+  cluster_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  bus_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$cluster_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$cluster_dir" \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port "$bus_port" >/dev/null &
+  cluster_pid=$!
+  for _ in $(seq 100); do redis-cli -p "$cluster_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$cluster_port" cluster addslotsrange 0 16383 >/dev/null
+  for _ in $(seq 100); do
+    redis-cli -p "$cluster_port" cluster info | grep -q cluster_state:ok && break
+    sleep 0.1
+  done
+  SOCKET_SERVE_TEST_STORE=redis-cluster SOCKET_SERVE_TEST_REDIS_URL="redis://127.0.0.1:$cluster_port" \
+    cargo nextest run -p socket-serve --tests --no-fail-fast
+  kill "$cluster_pid" 2>/dev/null || true
 else
   cargo test --workspace --no-fail-fast --lib --bins --tests
   SOCKET_SERVE_TEST_STORE=redis cargo test -p socket-serve --tests --no-fail-fast

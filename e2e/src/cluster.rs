@@ -55,7 +55,10 @@ pub struct Cluster {
 impl Cluster {
     /// Starts Redis and `n` instances with `env` (plus `REDIS_URL`).
     pub fn start(n: usize, env: &[(&str, &str)]) -> Cluster {
-        let redis = RedisServer::start_with(RedisOptions { appendonly: true });
+        let redis = RedisServer::start_with(RedisOptions {
+            appendonly: true,
+            ..RedisOptions::default()
+        });
         let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

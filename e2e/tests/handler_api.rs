@@ -25,7 +25,7 @@ async fn keys(redis_url: &str, prefix: &str) -> Vec<String> {
         let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg(format!("{prefix}:*"))
+            .arg(format!("{{{prefix}}}:*"))
             .arg("COUNT")
             .arg(1000)
             .query_async(&mut con)
@@ -228,7 +228,10 @@ impl Outage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_inside_a_handler_answers_503_store_unavailable() {
-    let mut redis = RedisServer::start_with(RedisOptions { appendonly: true });
+    let mut redis = RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    });
     let mut outage = outage_server(&redis, "outage-raw").await;
     let client = outage.server.client();
     let session = client.connect().await;
@@ -244,7 +247,10 @@ async fn a_redis_outage_inside_a_handler_answers_503_store_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_client_retries_a_handlers_503_until_it_passes() {
-    let mut redis = RedisServer::start_with(RedisOptions { appendonly: true });
+    let mut redis = RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    });
     let mut outage = outage_server(&redis, "outage-rs").await;
     let client = Client::new(&outage.server.base_url(), ClientOptions::default()).unwrap();
     client.open().unwrap();
@@ -261,7 +267,10 @@ async fn the_rust_client_retries_a_handlers_503_until_it_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_js_client_retries_a_handlers_503_until_it_passes() {
-    let mut redis = RedisServer::start_with(RedisOptions { appendonly: true });
+    let mut redis = RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    });
     let mut outage = outage_server(&redis, "outage-js").await;
     let client_js = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/js/src/index.js");
     let script = format!(

@@ -321,7 +321,11 @@ async fn membership_from_another_instance_and_fetch_sockets_with_an_instance_kil
         }
     }
     for (client, _) in &members {
-        assert!(client.is_closed(), "{:?} reconnected after a server disconnect", client.id());
+        assert!(
+            client.is_closed(),
+            "{:?} reconnected after a server disconnect",
+            client.id()
+        );
     }
     assert!(d.io.to("f").fetch_sockets().await.unwrap().is_empty());
 }

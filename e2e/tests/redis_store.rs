@@ -250,7 +250,10 @@ async fn an_expired_session_gets_on_disconnect_once_though_three_instances_sweep
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_stopped_requests_answer_503_in_time_and_the_session_survives_a_restart() {
-    let mut redis = RedisServer::start_with(RedisOptions { appendonly: true });
+    let mut redis = RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    });
     let config = Config {
         store: StoreConfig::Redis(redis.url()),
         ..Config::default()
@@ -356,7 +359,7 @@ async fn every_key_but_the_clock_and_the_session_index_expires_by_itself() {
         .await
         .expect("connect");
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
+        .arg(format!("{{{prefix}}}:*"))
         .query_async(&mut con)
         .await
         .expect("KEYS");
@@ -364,7 +367,10 @@ async fn every_key_but_the_clock_and_the_session_index_expires_by_itself() {
         keys.len() > 5,
         "expected the workload to leave keys: {keys:?}"
     );
-    let lasting = [format!("{prefix}:clock"), format!("{prefix}:sessions")];
+    let lasting = [
+        format!("{{{prefix}}}:clock"),
+        format!("{{{prefix}}}:sessions"),
+    ];
     for key in keys {
         let ttl: i64 = redis::cmd("PTTL")
             .arg(&key)

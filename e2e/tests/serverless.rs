@@ -77,7 +77,10 @@ async fn twenty_clients_for_three_minutes_through_the_local_lambda_lose_nothing(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thawed_instance_whose_redis_connections_died_serves_its_next_invocation() {
     // Append-only, so the session survives the restart; its connections do not.
-    let mut redis = RedisServer::start_with(RedisOptions { appendonly: true });
+    let mut redis = RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    });
     let lambda = lambda(&redis).await;
     let client = RawClient::new(&api(&lambda));
     let session = client.connect().await;

@@ -11,6 +11,7 @@ async fn chat_example_binary_serves_the_page_the_client_and_a_chat_between_two_c
     let store = TestStore::from_env();
     let redis_url = match &store {
         TestStore::Redis(redis) => Some(redis.url()),
+        TestStore::External(url) => Some(url.clone()),
         TestStore::Memory => None,
     };
     let env: Vec<(&str, &str)> = redis_url

@@ -20,6 +20,9 @@ pub struct RedisOptions {
     /// `--appendonly yes`: writes survive [`RedisServer::stop`] + [`RedisServer::restart`]
     /// (the default, `no`, starts every restart empty, as a cache would).
     pub appendonly: bool,
+    /// `--cluster-enabled yes`, one node serving every slot: a Redis Cluster of one, which
+    /// refuses what a cluster refuses (a command or script whose keys span slots).
+    pub cluster: bool,
 }
 
 /// A `redis-server` child process on `127.0.0.1:<free port>`.
@@ -62,7 +65,14 @@ impl RedisServer {
         for _ in 0..5 {
             let port = free_port();
             let mut child = spawn(port, dir.path(), &options);
-            match wait_until_ready(port, &mut child) {
+            let ready = wait_until_ready(port, &mut child).and_then(|()| {
+                if options.cluster {
+                    serve_every_slot(port)
+                } else {
+                    Ok(())
+                }
+            });
+            match ready {
                 Ok(()) => {
                     return RedisServer {
                         child: Some(child),
@@ -173,6 +183,20 @@ fn spawn(port: u16, dir: &Path, options: &RedisOptions) -> Child {
         .args(["--bind", "127.0.0.1"])
         .args(["--save", ""])
         .args(["--appendonly", if options.appendonly { "yes" } else { "no" }])
+        .args(if options.cluster {
+            // The bus port is chosen too: the default, port + 10000, may be taken or
+            // past 65535.
+            vec![
+                "--cluster-enabled".to_owned(),
+                "yes".to_owned(),
+                "--cluster-config-file".to_owned(),
+                "nodes.conf".to_owned(),
+                "--cluster-port".to_owned(),
+                free_port().to_string(),
+            ]
+        } else {
+            Vec::new()
+        })
         .arg("--dir")
         .arg(&dir)
         .stdin(Stdio::null())
@@ -201,6 +225,36 @@ fn wait_until_ready(port: u16, child: &mut Child) -> Result<(), String> {
         }
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Assigns every slot to this node and waits for `cluster_state:ok`.
+fn serve_every_slot(port: u16) -> Result<(), String> {
+    let added = command(port, "CLUSTER ADDSLOTSRANGE 0 16383")?;
+    if !added.starts_with("+OK") {
+        return Err(format!("CLUSTER ADDSLOTSRANGE answered {added:?}"));
+    }
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    while Instant::now() < deadline {
+        if command(port, "CLUSTER INFO")?.contains("cluster_state:ok") {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Err(format!("the cluster on port {port} did not become ok"))
+}
+
+/// One inline command, and the first read of its answer (enough for short answers).
+fn command(port: u16, line: &str) -> Result<String, String> {
+    let addr = (Ipv4Addr::LOCALHOST, port).into();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(1000)));
+    stream
+        .write_all(format!("{line}\r\n").as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut answer = vec![0u8; 8192];
+    let n = stream.read(&mut answer).map_err(|e| format!("read: {e}"))?;
+    Ok(String::from_utf8_lossy(&answer[..n]).into_owned())
 }
 
 fn ping(port: u16) -> bool {

@@ -22,6 +22,9 @@ pub enum TestStore {
     Memory,
     /// A `redis-server` started for this test.
     Redis(RedisServer),
+    /// A Redis that runs already, shared by the tests of a run (each on a key prefix of
+    /// its own): `SOCKET_SERVE_TEST_REDIS_URL`.
+    External(String),
 }
 
 impl TestStore {
@@ -35,13 +38,31 @@ impl TestStore {
         TestStore::Redis(RedisServer::start())
     }
 
-    /// The store `SOCKET_SERVE_TEST_STORE` names: `memory` (or unset) or `redis`. Panics on
-    /// any other value, so a typo does not silently test the wrong store.
+    /// A new `redis-server` in cluster mode serving every slot (see
+    /// [`RedisOptions::cluster`](crate::RedisOptions::cluster)).
+    pub fn redis_cluster() -> TestStore {
+        TestStore::Redis(RedisServer::start_with(crate::RedisOptions {
+            cluster: true,
+            ..crate::RedisOptions::default()
+        }))
+    }
+
+    /// The store `SOCKET_SERVE_TEST_STORE` names: `memory` (or unset), `redis`, or
+    /// `redis-cluster` (a cluster of one node: the one at `SOCKET_SERVE_TEST_REDIS_URL`
+    /// when set, else one started for the test). Panics on any other value, so a typo does
+    /// not silently test the wrong store.
     pub fn from_env() -> TestStore {
         match std::env::var("SOCKET_SERVE_TEST_STORE").as_deref() {
             Err(_) | Ok("") | Ok("memory") => TestStore::memory(),
             Ok("redis") => TestStore::redis(),
-            Ok(other) => panic!("SOCKET_SERVE_TEST_STORE={other:?}: expected memory or redis"),
+            // A cluster node takes 2 s to accept writes: a run shares one when given.
+            Ok("redis-cluster") => match std::env::var("SOCKET_SERVE_TEST_REDIS_URL") {
+                Ok(url) if !url.is_empty() => TestStore::External(url),
+                _ => TestStore::redis_cluster(),
+            },
+            Ok(other) => {
+                panic!("SOCKET_SERVE_TEST_STORE={other:?}: expected memory, redis or redis-cluster")
+            }
         }
     }
 
@@ -49,7 +70,7 @@ impl TestStore {
     pub fn name(&self) -> &'static str {
         match self {
             TestStore::Memory => "memory",
-            TestStore::Redis(_) => "redis",
+            TestStore::Redis(_) | TestStore::External(_) => "redis",
         }
     }
 
@@ -62,6 +83,7 @@ impl TestStore {
         let store = match self {
             TestStore::Memory => StoreConfig::Memory,
             TestStore::Redis(redis) => StoreConfig::Redis(redis.url()),
+            TestStore::External(url) => StoreConfig::Redis(url.clone()),
         };
         Config {
             store,

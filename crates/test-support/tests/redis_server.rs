@@ -53,11 +53,46 @@ fn restart_without_appendonly_starts_empty() {
 
 #[test]
 fn restart_with_appendonly_keeps_the_data_on_the_same_port() {
-    let mut redis = RedisServer::start_with(RedisOptions { appendonly: true });
+    let mut redis = RedisServer::start_with(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    });
     let port = redis.port();
     set(&redis.url(), "k", "kept");
     redis.stop();
     redis.restart();
     assert_eq!(redis.port(), port);
     assert_eq!(get(&redis.url(), "k").as_deref(), Some("kept"));
+}
+
+#[test]
+fn a_cluster_of_one_serves_every_slot_and_refuses_keys_across_slots() {
+    let started = std::time::Instant::now();
+    let redis = RedisServer::start_with(RedisOptions {
+        cluster: true,
+        ..RedisOptions::default()
+    });
+    let took = started.elapsed();
+    set(&redis.url(), "{a}:x", "1");
+    assert_eq!(get(&redis.url(), "{a}:x").as_deref(), Some("1"));
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let same: redis::RedisResult<()> = redis::cmd("MSET")
+        .arg("{a}:1")
+        .arg("1")
+        .arg("{a}:2")
+        .arg("2")
+        .exec(&mut conn);
+    assert!(same.is_ok(), "{same:?}");
+    let across: redis::RedisResult<()> = redis::cmd("MSET")
+        .arg("a1")
+        .arg("1")
+        .arg("b2")
+        .arg("2")
+        .exec(&mut conn);
+    let err = across.expect_err("keys in two slots");
+    assert!(err.to_string().to_lowercase().contains("crossslot"), "{err}");
+    eprintln!("cluster of one started in {took:?}");
 }

@@ -39,6 +39,10 @@ use feed::Feed;
 use keys::Keys;
 use scripts::*;
 
+/// How many times an operation on all of a session's rooms reads them again when they
+/// changed between its read and its script.
+const ROOM_READS: usize = 5;
+
 /// Settings of a [`RedisStore`].
 ///
 /// ```
@@ -225,6 +229,9 @@ impl RedisStore {
         }
         let client = redis::Client::open(url)
             .map_err(|e| Error::Config(format!("REDIS_URL is not usable: {e}")))?;
+        keys::check_prefix(&options.key_prefix).map_err(|problem| {
+            Error::Config(format!("key prefix {:?}: {problem}", options.key_prefix))
+        })?;
         let keys = Keys::new(&options.key_prefix);
         let instance = crate::engine::new_instance_id();
         let tick_channel = keys.tick(&instance);
@@ -370,9 +377,25 @@ impl Store for RedisStore {
             .key(k.public_ids());
         inv.arg(sid)
             .arg(self.opts().session_ttl_ms())
-            .arg(self.opts().keys_ttl_ms())
-            .arg(&self.opts().key_prefix);
-        meta(self.run(inv).await?)
+            .arg(self.opts().keys_ttl_ms());
+        let value = self.run(inv).await?;
+        // Past the session's facts: its rooms, when their member hashes are due a refresh.
+        let rooms: Vec<String> = match &value {
+            Value::Array(items) => items.iter().skip(3).filter_map(text).collect(),
+            _ => Vec::new(),
+        };
+        if !rooms.is_empty() {
+            // Room member hashes live as long as their members: one round trip now and then
+            // (a quarter of the keys' TTL), not on every request.
+            let mut pipe = redis::pipe();
+            for room in &rooms {
+                pipe.pexpire(k.members(room), self.opts().keys_ttl_ms() as i64)
+                    .ignore();
+            }
+            let mut con = self.connection().await?;
+            self.bounded(pipe.query_async::<()>(&mut con)).await?;
+        }
+        meta(value)
     }
 
     async fn close_session(&self, sid: &str, reason: &str) -> StoreResult<Option<SessionMeta>> {
@@ -393,15 +416,26 @@ impl Store for RedisStore {
 
     async fn purge_session(&self, sid: &str) -> StoreResult<()> {
         let k = self.keys();
-        let mut inv = PURGE.prepare_invoke();
-        inv.key(k.meta(sid))
-            .key(k.state(sid))
-            .key(k.rooms(sid))
-            .key(k.log(&LogId::Session(sid.to_owned())))
-            .key(k.public_ids());
-        inv.arg(&self.opts().key_prefix);
-        self.run(inv).await?;
-        Ok(())
+        // A closed session joins nothing more, so the rooms read now cover it (the script
+        // checks, and this reads again if not).
+        for _ in 0..ROOM_READS {
+            let rooms = self.rooms(sid).await?.rooms;
+            let mut inv = PURGE.prepare_invoke();
+            inv.key(k.meta(sid))
+                .key(k.state(sid))
+                .key(k.rooms(sid))
+                .key(k.log(&LogId::Session(sid.to_owned())))
+                .key(k.public_ids());
+            for (room, _) in &rooms {
+                inv.key(k.members(room)).arg(room);
+            }
+            if matches!(self.run(inv).await?, Value::Int(1)) {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the session's rooms kept changing during its purge".into(),
+        ))
     }
 
     async fn ended_reason(&self, sid: &str) -> StoreResult<Option<String>> {
@@ -489,10 +523,24 @@ impl Store for RedisStore {
 
     async fn set_presence(&self, sid: &str, json: Option<&str>) -> StoreResult<bool> {
         let k = self.keys();
-        let mut inv = SET_PRESENCE.prepare_invoke();
-        inv.key(k.meta(sid)).key(k.rooms(sid));
-        inv.arg(json.unwrap_or("")).arg(&self.opts().key_prefix);
-        Ok(matches!(self.run(inv).await?, Value::Int(1)))
+        for _ in 0..ROOM_READS {
+            let rooms = self.rooms(sid).await?.rooms;
+            let mut inv = SET_PRESENCE.prepare_invoke();
+            inv.key(k.meta(sid)).key(k.rooms(sid));
+            inv.arg(json.unwrap_or(""));
+            for (room, _) in &rooms {
+                inv.key(k.members(room)).arg(room);
+            }
+            match self.run(inv).await? {
+                Value::Int(1) => return Ok(true),
+                Value::Int(0) => return Ok(false),
+                // A join or leave came between the read and the script: read again.
+                _ => continue,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the session's rooms kept changing while its presence was set".into(),
+        ))
     }
 
     async fn presence_count(&self, room: &str) -> StoreResult<usize> {

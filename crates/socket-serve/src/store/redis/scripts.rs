@@ -64,9 +64,11 @@ return id
 });
 
 /// KEYS: meta, state, rooms, log, sessions, public ids. ARGV: sid, session ttl ms, keys
-/// ttl ms, prefix. The public-id index lives as long as some session is active: its entry
-/// and expiry are refreshed with the room member sets.
-/// Returns `{public id, start, data}` or nil when unknown, closed or expired.
+/// ttl ms. The public-id index lives as long as some session is active: its entry and
+/// expiry are refreshed now and then (a quarter of the keys' TTL), and then the answer also
+/// lists the session's rooms, whose member hashes the caller refreshes (their keys can only
+/// be passed in `KEYS` once known).
+/// Returns `{public id, start, data[, room, ...]}` or nil when unknown, closed or expired.
 pub(crate) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -77,17 +79,14 @@ local seen = redis.call('ZSCORE', KEYS[5], ARGV[1])
 if not seen or now - tonumber(seen) > tonumber(ARGV[2]) then return false end
 redis.call('ZADD', KEYS[5], now, ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
--- Room member sets live as long as their members: refresh them now and then, not on
--- every request.
+local out = {m[1], m[2], m[5] or ''}
 if now - tonumber(m[4] or 0) > tonumber(ARGV[3]) / 4 then
-  for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
-    redis.call('PEXPIRE', ARGV[4] .. ':room:' .. room .. ':presence', ARGV[3])
-  end
   redis.call('HSET', KEYS[6], m[1], ARGV[1])
   redis.call('PEXPIRE', KEYS[6], ARGV[3])
   redis.call('HSET', KEYS[1], 'refreshed', now)
+  for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do out[#out + 1] = room end
 end
-return {m[1], m[2], m[5] or ''}
+return out
 "#,
     )
 });
@@ -108,21 +107,36 @@ return {m[1], m[2], m[4] or ''}
     )
 });
 
-/// KEYS: meta, state, rooms, log, public ids. ARGV: prefix.
+/// Returns 1 when every room of the rooms hash `KEYS[rooms]` is among ARGV[from..], else 0:
+/// the caller passed the member keys of the rooms it read, and must read again.
+const COVERS: &str = r#"
+local function covers(rooms, from)
+  local given = {}
+  for i = from, #ARGV do given[ARGV[i]] = true end
+  for _, room in ipairs(redis.call('HKEYS', rooms)) do
+    if not given[room] then return false end
+  end
+  return true
+end
+"#;
+
+/// KEYS: meta, state, rooms, log, public ids, member hash of each room. ARGV: each room's
+/// name, in the order of its key. Returns 1, or 0 (nothing done) when the session is in a
+/// room not given.
 pub(crate) static PURGE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{COVERS}{}",
         r#"
+if not covers(KEYS[3], 1) then return 0 end
 local pub = redis.call('HGET', KEYS[1], 'pub')
 if pub then
-  for _, room in ipairs(redis.call('HKEYS', KEYS[3])) do
-    redis.call('HDEL', ARGV[1] .. ':room:' .. room .. ':presence', pub)
-  end
+  for i = 6, #KEYS do redis.call('HDEL', KEYS[i], pub) end
   redis.call('HDEL', KEYS[5], pub)
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-return true
-"#,
-    )
+return 1
+"#
+    ))
 });
 
 /// KEYS: sessions. ARGV: session ttl ms, limit.
@@ -185,20 +199,22 @@ return 1
     )
 });
 
-/// KEYS: meta, rooms. ARGV: presence ('' for none), prefix. Sets the session's presence
-/// in its meta and in each of its rooms' lists. Returns 1, or 0 when gone or closed.
+/// KEYS: meta, rooms, member hash of each room. ARGV: presence ('' for none), each room's
+/// name in the order of its key. Sets the session's presence in its meta and in each of its
+/// rooms' lists. Returns 1; 0 when gone or closed; -1 (nothing done) when the session is in
+/// a room not given.
 pub(crate) static SET_PRESENCE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{COVERS}{}",
         r#"
 local m = redis.call('HMGET', KEYS[1], 'closed', 'pub')
 if m[1] ~= '0' then return 0 end
+if not covers(KEYS[2], 2) then return -1 end
 redis.call('HSET', KEYS[1], 'presence', ARGV[1])
-for _, room in ipairs(redis.call('HKEYS', KEYS[2])) do
-  redis.call('HSET', ARGV[2] .. ':room:' .. room .. ':presence', m[2], ARGV[1])
-end
+for i = 3, #KEYS do redis.call('HSET', KEYS[i], m[2], ARGV[1]) end
 return 1
-"#,
-    )
+"#
+    ))
 });
 
 /// KEYS: rooms, clock. Returns `{position, room, cursor, room, cursor, ...}`.
@@ -279,3 +295,60 @@ return 1
 "#,
     )
 });
+
+#[cfg(test)]
+mod tests {
+    /// Every `redis.call` in this file, as `(command, its arguments as written)`.
+    fn calls() -> Vec<(String, Vec<String>)> {
+        let source = include_str!("scripts.rs");
+        let test_start = source.find("#[cfg(test)]").unwrap_or(source.len());
+        let mut out = Vec::new();
+        for chunk in source[..test_start].split("redis.call(").skip(1) {
+            // Up to the call's closing parenthesis (arguments hold no nested parentheses
+            // but `tonumber(..)` and the like, which are never keys).
+            let mut depth = 0;
+            let mut end = chunk.len();
+            for (i, c) in chunk.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' if depth == 0 => {
+                        end = i;
+                        break;
+                    }
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+            }
+            let args: Vec<String> = chunk[..end]
+                .split(',')
+                .map(|a| a.trim().to_owned())
+                .collect();
+            let command = args[0].trim_matches('\'').to_owned();
+            out.push((command, args[1..].to_vec()));
+        }
+        out
+    }
+
+    /// Redis Cluster routes a script by its `KEYS`: a key built inside the script is one
+    /// the cluster never saw. Every key argument here must be `KEYS[..]`, or a parameter
+    /// of a shared function that its callers pass `KEYS[..]` to.
+    #[test]
+    fn every_key_a_script_touches_is_passed_in_keys() {
+        let calls = calls();
+        assert!(calls.len() > 40, "found only {} calls", calls.len());
+        let parameters = ["log", "clock", "rooms"];
+        for (command, args) in calls {
+            let keys: &[String] = match command.as_str() {
+                // No key: the clock of the server, a channel.
+                "TIME" | "PUBLISH" => &[],
+                // Every argument is a key.
+                "DEL" => &args,
+                _ => &args[..1],
+            };
+            for key in keys {
+                let ok = key.starts_with("KEYS[") || parameters.contains(&key.as_str());
+                assert!(ok, "{command} touches {key}, which is not passed in KEYS");
+            }
+        }
+    }
+}
