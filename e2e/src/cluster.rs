@@ -59,11 +59,22 @@ impl Cluster {
             appendonly: true,
             ..RedisOptions::default()
         });
+        let url = redis.url();
+        Cluster::start_on(redis, url, n, env)
+    }
+
+    /// Starts `n` instances on `redis`, reaching it at `redis_url` (through a proxy, say).
+    pub fn start_on(
+        redis: RedisServer,
+        redis_url: String,
+        n: usize,
+        env: &[(&str, &str)],
+    ) -> Cluster {
         let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        env.push(("REDIS_URL".into(), redis.url()));
+        env.push(("REDIS_URL".into(), redis_url));
         let mut cluster = Cluster {
             redis,
             instances: Vec::new(),

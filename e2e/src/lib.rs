@@ -9,6 +9,7 @@
 //!
 //! - [`Cluster`]: the Redis and the instances, with kill / terminate / start / restart.
 //! - [`load::run`]: the workload and its [`Report`].
+//! - [`FaultProxy`]: latency and stalled connections between instances and Redis.
 //! - [`Balancer`]: one base URL over the live instances, each request to one at random,
 //!   for the Rust and JavaScript clients.
 //!
@@ -17,10 +18,12 @@
 
 mod balancer;
 mod cluster;
+mod fault_proxy;
 pub mod load;
 mod redis_proxy;
 
 pub use balancer::Balancer;
 pub use cluster::{Cluster, Urls};
+pub use fault_proxy::FaultProxy;
 pub use load::{LoadOptions, Report};
 pub use redis_proxy::RedisProxy;

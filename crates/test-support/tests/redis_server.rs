@@ -93,6 +93,9 @@ fn a_cluster_of_one_serves_every_slot_and_refuses_keys_across_slots() {
         .arg("2")
         .exec(&mut conn);
     let err = across.expect_err("keys in two slots");
-    assert!(err.to_string().to_lowercase().contains("crossslot"), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("crossslot"),
+        "{err}"
+    );
     eprintln!("cluster of one started in {took:?}");
 }

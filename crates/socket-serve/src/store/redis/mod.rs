@@ -25,7 +25,6 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Value};
 use socket_serve_protocol::Cursor;
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::{
@@ -121,7 +120,11 @@ const RECHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 struct Inner {
     client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
+    /// The command connection, made on first use; dropped when a command times out (a
+    /// connection that stalls without closing would otherwise hold every later command).
+    connection: std::sync::Mutex<Option<ConnectionManager>>,
+    /// Held while a connection is being made, so only one is.
+    connecting: tokio::sync::Mutex<()>,
     /// When a command last went out (ms since `epoch`).
     last_used_ms: std::sync::atomic::AtomicU64,
     epoch: Instant,
@@ -245,7 +248,8 @@ impl RedisStore {
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 client,
-                connection: OnceCell::new(),
+                connection: std::sync::Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
                 last_used_ms: Default::default(),
                 epoch: Instant::now(),
                 keys,
@@ -258,26 +262,59 @@ impl RedisStore {
     }
 
     async fn connection(&self) -> StoreResult<ConnectionManager> {
+        let connection = match self.current() {
+            Some(connection) => connection,
+            None => self.connect().await?,
+        };
+        if self.idle_for_long() {
+            self.recheck(&connection).await;
+        }
+        Ok(connection)
+    }
+
+    fn current(&self) -> Option<ConnectionManager> {
+        self.inner
+            .connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes the command connection (one caller at a time; the others take its result).
+    async fn connect(&self) -> StoreResult<ConnectionManager> {
+        let _one = self.inner.connecting.lock().await;
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
         let timeout = self.inner.options.timeout;
-        let connection = self
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(1);
+        let client = self.inner.client.clone();
+        let connection =
+            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                .await
+                .map_err(|_| StoreError::Unavailable("connecting timed out".into()))?
+                .map_err(unavailable)?;
+        *self
             .inner
             .connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(timeout)
-                    .set_response_timeout(timeout)
-                    .set_number_of_retries(1);
-                let client = self.inner.client.clone();
-                tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
-                    .await
-                    .map_err(|_| StoreError::Unavailable("connecting timed out".into()))?
-                    .map_err(unavailable)
-            })
-            .await?;
-        if self.idle_for_long() {
-            self.recheck(connection).await;
-        }
-        Ok(connection.clone())
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// A command timed out: the next one goes out on a new connection. (A connection
+    /// that stalls without closing keeps stalling; commands queued behind it with it.)
+    fn timed_out(&self) -> StoreError {
+        tracing::warn!("a Redis command timed out; the next one uses a new connection");
+        self.inner
+            .connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        StoreError::Unavailable("Redis did not answer in time".into())
     }
 
     /// Whether no command went out for [`RECHECK_AFTER_IDLE`]; marks now as used, so one
@@ -314,8 +351,8 @@ impl RedisStore {
             invocation.invoke_async::<Value>(&mut connection),
         )
         .await
-        .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
-        .map_err(unavailable)
+        .map_err(|_| self.timed_out())?
+        .map_err(|e| self.failed(e))
     }
 
     /// Runs one plain command future, bounded by the timeout.
@@ -325,8 +362,16 @@ impl RedisStore {
     ) -> StoreResult<T> {
         tokio::time::timeout(self.inner.options.timeout, fut)
             .await
-            .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
-            .map_err(unavailable)
+            .map_err(|_| self.timed_out())?
+            .map_err(|e| self.failed(e))
+    }
+
+    /// A command failed: a response timeout is handled as [`Self::timed_out`].
+    fn failed(&self, err: redis::RedisError) -> StoreError {
+        if err.is_timeout() {
+            return self.timed_out();
+        }
+        unavailable(err)
     }
 
     fn keys(&self) -> &Keys {
@@ -776,8 +821,7 @@ impl Store for RedisStore {
     }
 
     async fn refresh(&self) {
-        if let Some(connection) = self.inner.connection.get() {
-            let connection = connection.clone();
+        if let Some(connection) = self.current() {
             self.inner.last_used_ms.store(
                 self.inner.epoch.elapsed().as_millis() as u64,
                 std::sync::atomic::Ordering::Release,
