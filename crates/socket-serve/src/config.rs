@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::cors::{AllowedOrigins, CorsConfig};
 use crate::platform::{self, Platform};
 
 /// Which store holds the state.
@@ -82,6 +83,9 @@ pub struct Config {
     /// members when a session joins it, leaves it (also by ending or expiring) or changes
     /// its presence metadata. Default `false`: presence lists are kept either way.
     pub presence_events: bool,
+    /// Which other web origins may call the endpoints. Default: the server's own only (a
+    /// request with any other `Origin` answers 403 `origin_forbidden` and creates nothing).
+    pub cors: CorsConfig,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             strict_events: false,
             ack_timeout: Duration::from_secs(10),
             presence_events: false,
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -117,6 +122,25 @@ pub struct ConfigError {
     name: &'static str,
     value: String,
     problem: &'static str,
+}
+
+impl ConfigError {
+    pub(crate) fn new(name: &'static str, value: String, problem: &'static str) -> ConfigError {
+        ConfigError {
+            name,
+            value,
+            problem,
+        }
+    }
+}
+
+/// `1`/`true` or `0`/`false`/empty, else the error for `name`.
+pub(crate) fn parse_flag(name: &'static str, value: String) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "1" | "true" => Ok(true),
+        "0" | "false" | "" => Ok(false),
+        _ => Err(ConfigError::new(name, value, "expected 1, true, 0 or false")),
+    }
 }
 
 impl Config {
@@ -138,6 +162,8 @@ impl Config {
     /// | `SOCKET_SERVE_STRICT_EVENTS` | `strict_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
     /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
+    /// | `SOCKET_SERVE_CORS_ORIGINS` | `cors.allowed_origins`: comma-separated origins (`https://app.example.com,http://localhost:5173`), `*` for any; unset or empty: same origin only |
+    /// | `SOCKET_SERVE_CORS_CREDENTIALS` | `cors.allow_credentials` (`1`/`true`; not with `*`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
     /// | `SOCKET_SERVE_PLATFORM_MAX_DURATION_MS` | the platform's response time limit, if not its default (Vercel's `maxDuration`, your Lambda timeout) |
     ///
@@ -247,21 +273,13 @@ impl Config {
                     problem: "expected a whole number above 0",
                 })?;
         }
-        let flag = |name: &'static str, value: String| match value.trim() {
-            "1" | "true" => Ok(true),
-            "0" | "false" | "" => Ok(false),
-            _ => Err(ConfigError {
-                name,
-                value,
-                problem: "expected 1, true, 0 or false",
-            }),
-        };
         if let Some(value) = get("SOCKET_SERVE_STRICT_EVENTS") {
-            c.strict_events = flag("SOCKET_SERVE_STRICT_EVENTS", value)?;
+            c.strict_events = parse_flag("SOCKET_SERVE_STRICT_EVENTS", value)?;
         }
         if let Some(value) = get("SOCKET_SERVE_PRESENCE_EVENTS") {
-            c.presence_events = flag("SOCKET_SERVE_PRESENCE_EVENTS", value)?;
+            c.presence_events = parse_flag("SOCKET_SERVE_PRESENCE_EVENTS", value)?;
         }
+        c.cors = cors_from_lookup(&get)?;
         if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
             c.max_body_size = value.trim().parse().map_err(|_| ConfigError {
                 name: "SOCKET_SERVE_MAX_BODY_BYTES",
@@ -271,6 +289,37 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+fn cors_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<CorsConfig, ConfigError> {
+    const ORIGINS: &str = "SOCKET_SERVE_CORS_ORIGINS";
+    const CREDENTIALS: &str = "SOCKET_SERVE_CORS_CREDENTIALS";
+    let mut cors = CorsConfig::default();
+    if let Some(value) = get(ORIGINS) {
+        cors.allowed_origins = match value.trim() {
+            "" => AllowedOrigins::SameOrigin,
+            "*" => AllowedOrigins::Any,
+            list => AllowedOrigins::list(list.split(',').filter(|o| !o.trim().is_empty()))
+                .map_err(|_| {
+                    ConfigError::new(
+                        ORIGINS,
+                        value.clone(),
+                        "expected comma-separated origins such as https://app.example.com, or *",
+                    )
+                })?,
+        };
+    }
+    if let Some(value) = get(CREDENTIALS) {
+        cors.allow_credentials = parse_flag(CREDENTIALS, value.clone())?;
+        if cors.allow_credentials && cors.allowed_origins == AllowedOrigins::Any {
+            return Err(ConfigError::new(
+                CREDENTIALS,
+                value,
+                "credentials cannot go to every origin (*): list the origins instead",
+            ));
+        }
+    }
+    Ok(cors)
 }
 
 #[cfg(test)]
@@ -334,6 +383,32 @@ mod tests {
         assert_eq!(c.poll_timeout, Duration::from_secs(900));
         let err = Config::from_lookup(env(&[("SOCKET_SERVE_PLATFORM", "mars")])).unwrap_err();
         assert!(err.to_string().contains("SOCKET_SERVE_PLATFORM"));
+    }
+
+    #[test]
+    fn cors_origins_are_read_and_bad_ones_named() {
+        let c = Config::from_lookup(env(&[])).unwrap();
+        assert_eq!(c.cors.allowed_origins, AllowedOrigins::SameOrigin);
+        let c = Config::from_lookup(env(&[
+            (
+                "SOCKET_SERVE_CORS_ORIGINS",
+                " https://a.example , http://localhost:5173",
+            ),
+            ("SOCKET_SERVE_CORS_CREDENTIALS", "true"),
+        ]))
+        .unwrap();
+        let listed = AllowedOrigins::list(["https://a.example", "http://localhost:5173"]).unwrap();
+        assert_eq!(c.cors.allowed_origins, listed);
+        assert!(c.cors.allow_credentials);
+        let c = Config::from_lookup(env(&[("SOCKET_SERVE_CORS_ORIGINS", "*")])).unwrap();
+        assert_eq!(c.cors.allowed_origins, AllowedOrigins::Any);
+        let err = Config::from_lookup(env(&[("SOCKET_SERVE_CORS_ORIGINS", "a.example")]));
+        assert!(err.unwrap_err().to_string().contains("SOCKET_SERVE_CORS_ORIGINS"));
+        let err = Config::from_lookup(env(&[
+            ("SOCKET_SERVE_CORS_ORIGINS", "*"),
+            ("SOCKET_SERVE_CORS_CREDENTIALS", "1"),
+        ]));
+        assert!(err.unwrap_err().to_string().contains("CREDENTIALS"));
     }
 
     #[test]

@@ -157,6 +157,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod cors;
 mod engine;
 mod error;
 mod http;
@@ -201,6 +202,7 @@ pub use socket_serve_protocol as protocol;
 pub use socket_serve_protocol::binary::{self, Binary};
 
 pub use config::{Config, ConfigError, StoreConfig};
+pub use cors::{AllowedOrigins, CorsConfig, InvalidOrigin, Origin};
 pub use engine::{
     shutdown_signal, Ack, BroadcastOperator, Emitter, HandlerOutput, Handshake, IntoAck, Presence,
     PresenceMember, PresencePage, RemoteSocket, RequestInfo, RoomEmitter, SessionEmitter, Socket,

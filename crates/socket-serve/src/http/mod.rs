@@ -5,6 +5,8 @@
 mod body;
 mod client_js;
 mod error;
+mod openapi;
+mod origin;
 mod service;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ enum Endpoint {
     Ack,
     Stream,
     ClientJs,
+    OpenApi,
     /// The base path itself: `GET B?sessionId=..` is a stream (the 0.6.0 Next.js form).
     Base,
     NotFound,
@@ -56,6 +59,7 @@ fn named(segment: &str) -> Option<Endpoint> {
         "ack" => Endpoint::Ack,
         "sse" => Endpoint::Stream,
         "client.js" => Endpoint::ClientJs,
+        "openapi.json" => Endpoint::OpenApi,
         _ => return None,
     })
 }
@@ -93,7 +97,9 @@ pub(crate) async fn handle(
         Endpoint::Connect | Endpoint::Message | Endpoint::Disconnect | Endpoint::Ack => {
             &[Method::POST]
         }
-        Endpoint::Stream | Endpoint::ClientJs | Endpoint::Base => &[Method::GET, Method::HEAD],
+        Endpoint::Stream | Endpoint::ClientJs | Endpoint::OpenApi | Endpoint::Base => {
+            &[Method::GET, Method::HEAD]
+        }
         Endpoint::NotFound => return not_found(),
     };
     if !allowed.contains(&method) {
@@ -122,6 +128,7 @@ pub(crate) async fn handle(
         Endpoint::Disconnect => disconnect(&engine, req).await,
         Endpoint::Ack => ack(&engine, req).await,
         Endpoint::ClientJs => return client_js::serve(&req),
+        Endpoint::OpenApi => return openapi::serve(&req),
         Endpoint::NotFound => return not_found(),
         Endpoint::Stream | Endpoint::Base => {
             let query = StreamQuery::parse(req.uri().query());

@@ -11,6 +11,10 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 
+use tower::{Layer, ServiceExt};
+use tower_http::cors::CorsLayer;
+
+use super::origin::{cors_layer, OriginPolicy};
 use super::Routing;
 use crate::engine::{Engine, SocketServe};
 
@@ -33,6 +37,8 @@ use crate::engine::{Engine, SocketServe};
 pub struct SocketServeService {
     engine: Arc<Engine>,
     routing: Arc<Routing>,
+    origins: OriginPolicy,
+    cors: Option<CorsLayer>,
 }
 
 impl SocketServe {
@@ -67,6 +73,8 @@ impl SocketServe {
         SocketServeService {
             engine: self.engine.clone(),
             routing: Arc::new(routing),
+            origins: OriginPolicy::new(&self.engine.config.cors),
+            cors: cors_layer(&self.engine.config.cors),
         }
     }
 }
@@ -85,9 +93,21 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        // Before routing: a disallowed origin must not reach `/connect` at all.
+        if let Err(refused) = self.origins.check(&req) {
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
         let engine = self.engine.clone();
         let routing = self.routing.clone();
+        let endpoints = tower::service_fn(move |req: Request<Body>| {
+            let (engine, routing) = (engine.clone(), routing.clone());
+            async move { Ok::<_, Infallible>(super::handle(engine, &routing, req).await) }
+        });
         let req = req.map(Body::new);
-        Box::pin(async move { Ok(super::handle(engine, &routing, req).await) })
+        match &self.cors {
+            // Answers preflights, and adds the headers to every answer (streams included).
+            Some(cors) => Box::pin(cors.layer(endpoints).oneshot(req)),
+            None => Box::pin(endpoints.oneshot(req)),
+        }
     }
 }
