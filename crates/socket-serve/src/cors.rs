@@ -171,7 +171,10 @@ impl FromStr for Origin {
             return Err(invalid());
         }
         let authority: http::uri::Authority = rest.parse().map_err(|_| invalid())?;
-        if authority.host().is_empty() {
+        // `Authority` accepts ports past 65535 (and `host:`); `port_u16` then has none.
+        let has_port = authority.as_str().len() > authority.host().len();
+        let bad_port = has_port && authority.port_u16().is_none();
+        if authority.host().is_empty() || bad_port {
             return Err(invalid());
         }
         let port = authority
