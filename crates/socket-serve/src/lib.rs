@@ -163,6 +163,7 @@ mod error;
 mod http;
 mod integrations;
 pub mod platform;
+mod serve;
 pub mod store;
 mod transport;
 
@@ -217,3 +218,4 @@ pub use http::SocketServeService;
 #[cfg(feature = "lambda")]
 pub use integrations::lambda;
 pub use platform::Platform;
+pub use serve::{serve, ServeConfig};

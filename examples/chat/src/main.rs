@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use socket_serve::{Config, SocketServe};
+use socket_serve::{Config, ServeConfig, SocketServe};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -26,6 +26,9 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
+    // Header-read and idle timeouts and a connection cap (SOCKET_SERVE_HEADER_READ_TIMEOUT_MS,
+    // SOCKET_SERVE_IDLE_TIMEOUT_MS, SOCKET_SERVE_MAX_CONNECTIONS), which axum::serve lacks.
+    let limits = ServeConfig::from_env()?;
     let grace = config.shutdown_grace;
     let io = SocketServe::new(config)?;
     chat::register(&io);
@@ -50,8 +53,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         socket_serve::shutdown_signal().await;
         let _ = stopped_tx.send(());
     });
-    let server = axum::serve(listener, chat::app(&io)).with_graceful_shutdown(signal);
-    let mut server = tokio::spawn(async move { server.await });
+    let server = socket_serve::serve(listener, chat::app(&io), limits, signal);
+    let mut server = tokio::spawn(server);
     tokio::select! {
         joined = &mut server => return Ok(joined??),
         _ = stopped_rx => {}
