@@ -139,7 +139,11 @@ pub(crate) fn parse_flag(name: &'static str, value: String) -> Result<bool, Conf
     match value.trim() {
         "1" | "true" => Ok(true),
         "0" | "false" | "" => Ok(false),
-        _ => Err(ConfigError::new(name, value, "expected 1, true, 0 or false")),
+        _ => Err(ConfigError::new(
+            name,
+            value,
+            "expected 1, true, 0 or false",
+        )),
     }
 }
 
@@ -403,7 +407,10 @@ mod tests {
         let c = Config::from_lookup(env(&[("SOCKET_SERVE_CORS_ORIGINS", "*")])).unwrap();
         assert_eq!(c.cors.allowed_origins, AllowedOrigins::Any);
         let err = Config::from_lookup(env(&[("SOCKET_SERVE_CORS_ORIGINS", "a.example")]));
-        assert!(err.unwrap_err().to_string().contains("SOCKET_SERVE_CORS_ORIGINS"));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("SOCKET_SERVE_CORS_ORIGINS"));
         let err = Config::from_lookup(env(&[
             ("SOCKET_SERVE_CORS_ORIGINS", "*"),
             ("SOCKET_SERVE_CORS_CREDENTIALS", "1"),

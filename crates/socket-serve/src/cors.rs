@@ -210,7 +210,10 @@ mod tests {
     fn origins_normalize_case_and_default_ports() {
         assert_eq!(origin("HTTP://LocalHost:80"), origin("http://localhost"));
         assert_eq!(origin("http://127.0.0.1:3000").port(), Some(3000));
-        assert_eq!(origin("https://[::1]:8443").to_string(), "https://[::1]:8443");
+        assert_eq!(
+            origin("https://[::1]:8443").to_string(),
+            "https://[::1]:8443"
+        );
         for bad in [
             "",
             "null",

@@ -76,7 +76,11 @@ impl ServeConfig {
             };
             match value.trim().parse::<u64>() {
                 Ok(n) if n > 0 => Ok(Some(n)),
-                _ => Err(ConfigError::new(name, value, "expected a whole number above 0")),
+                _ => Err(ConfigError::new(
+                    name,
+                    value,
+                    "expected a whole number above 0",
+                )),
             }
         };
         let mut c = ServeConfig::default();
@@ -309,7 +313,8 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.update(|s| s.in_flight = s.in_flight.saturating_sub(1));
+        self.0
+            .update(|s| s.in_flight = s.in_flight.saturating_sub(1));
     }
 }
 

@@ -61,7 +61,10 @@ async fn preflights_are_answered_for_allowed_origins_and_refused_for_others() {
     let allowed = preflight(&server, APP).await;
     assert!(allowed.status.is_success(), "{allowed}");
     assert_eq!(allowed.header("access-control-allow-origin"), Some(APP));
-    assert_eq!(allowed.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(
+        allowed.header("access-control-allow-credentials"),
+        Some("true")
+    );
     let methods = allowed.header("access-control-allow-methods").unwrap_or("");
     assert!(methods.contains("POST"), "{allowed}");
     let headers = allowed.header("access-control-allow-headers").unwrap_or("");
@@ -90,17 +93,30 @@ async fn a_disallowed_origin_creates_no_session_even_without_a_preflight() {
         .request(Method::GET, "sse?sessionId=x", &[("origin", "null")], None)
         .await;
     stream.error(403, "origin_forbidden");
-    assert_eq!(created.load(Ordering::SeqCst), 0, "a refused origin ran a handler");
+    assert_eq!(
+        created.load(Ordering::SeqCst),
+        0,
+        "a refused origin ran a handler"
+    );
 
     // The server's own origin (what a browser sends on a same-origin POST) and clients
     // that send no Origin at all (curl, Node, the Rust client) still connect.
     let own = server.root_url();
     let same = client
-        .request(Method::POST, "connect", &[("origin", &own)], Some(Vec::new()))
+        .request(
+            Method::POST,
+            "connect",
+            &[("origin", &own)],
+            Some(Vec::new()),
+        )
         .await;
     assert!(same.ok()["sessionId"].is_string(), "{same}");
     client.connect().await;
-    assert_eq!(created.load(Ordering::SeqCst), 4, "two authorize + two on_connect");
+    assert_eq!(
+        created.load(Ordering::SeqCst),
+        4,
+        "two authorize + two on_connect"
+    );
 }
 
 #[tokio::test]
@@ -108,10 +124,18 @@ async fn an_allowed_origin_gets_the_cors_headers_on_the_stream_too() {
     let (server, _) = server(app_only()).await;
     let client = server.client();
     let posted = client
-        .request(Method::POST, "connect", &[("origin", APP)], Some(Vec::new()))
+        .request(
+            Method::POST,
+            "connect",
+            &[("origin", APP)],
+            Some(Vec::new()),
+        )
         .await;
     assert_eq!(posted.header("access-control-allow-origin"), Some(APP));
-    let session_id = posted.ok()["sessionId"].as_str().expect("a session id").to_owned();
+    let session_id = posted.ok()["sessionId"]
+        .as_str()
+        .expect("a session id")
+        .to_owned();
 
     let url = client.url(&format!("sse?sessionId={session_id}"));
     let stream = socket_serve_test_support::reqwest::Client::new()

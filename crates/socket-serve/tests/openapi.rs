@@ -24,18 +24,29 @@ fn assert_describes_the_protocol(doc: &Value, base: &str) {
     assert!(version.starts_with("3."), "not OpenAPI 3: {version:?}");
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in ENDPOINTS {
-        let path = &if path == "/" { base.to_owned() } else { format!("{base}{path}") };
+        let path = &if path == "/" {
+            base.to_owned()
+        } else {
+            format!("{base}{path}")
+        };
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];
         assert!(op.is_object(), "{method} {path} missing");
-        assert!(op["responses"]["200"].is_object(), "{method} {path}: no 200");
+        assert!(
+            op["responses"]["200"].is_object(),
+            "{method} {path}: no 200"
+        );
     }
-    assert_eq!(paths.len(), ENDPOINTS.len(), "paths the server does not have");
+    assert_eq!(
+        paths.len(),
+        ENDPOINTS.len(),
+        "paths the server does not have"
+    );
     let error = &doc["components"]["schemas"]["Error"];
     assert_eq!(error["required"], serde_json::json!(["error", "code"]));
     let posts = ["/connect", "/message", "/disconnect"];
     for path in posts {
-        let refs = doc["paths"][format!("{base}{path}")]["post"]["responses"]["400"]["content"]["application/json"]
-            ["schema"]["$ref"]
+        let refs = doc["paths"][format!("{base}{path}")]["post"]["responses"]["400"]["content"]
+            ["application/json"]["schema"]["$ref"]
             .as_str();
         assert_eq!(refs, Some("#/components/schemas/Error"), "{path}: 400 body");
     }

@@ -39,7 +39,8 @@ async fn closed_after(mut socket: TcpStream, bound: Duration) -> Duration {
             }
         }
     });
-    read.await.expect("the server closed the stalled socket in time");
+    read.await
+        .expect("the server closed the stalled socket in time");
     started.elapsed()
 }
 
@@ -77,7 +78,8 @@ async fn sockets_that_never_finish_their_headers_are_closed_but_streams_stay() {
         .await
         .expect("write part of the headers");
     let bound = Duration::from_secs(3);
-    let (silent, slowloris) = tokio::join!(closed_after(silent, bound), closed_after(slowloris, bound));
+    let (silent, slowloris) =
+        tokio::join!(closed_after(silent, bound), closed_after(slowloris, bound));
     for took in [silent, slowloris] {
         assert!(took >= timeout / 2, "closed before the timeout: {took:?}");
     }
@@ -86,7 +88,11 @@ async fn sockets_that_never_finish_their_headers_are_closed_but_streams_stay() {
     // still open.
     let http = client();
     let base = format!("http://{addr}/socket");
-    let connect = http.post(format!("{base}/connect")).send().await.expect("connect");
+    let connect = http
+        .post(format!("{base}/connect"))
+        .send()
+        .await
+        .expect("connect");
     let session = json(connect).await;
     let sid = session["sessionId"].as_str().expect("a session id");
     let mut stream = http
@@ -105,7 +111,10 @@ async fn sockets_that_never_finish_their_headers_are_closed_but_streams_stay() {
         let chunk = chunk.expect("the stream did not end");
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
-    assert!(started.elapsed() > timeout, "the heartbeats came too fast to prove anything");
+    assert!(
+        started.elapsed() > timeout,
+        "the heartbeats came too fast to prove anything"
+    );
 }
 
 #[tokio::test]
@@ -123,12 +132,19 @@ async fn past_the_cap_new_connections_get_503_with_retry_after_until_some_close(
     ];
 
     let started = Instant::now();
-    let refused = client().get(&url).send().await.expect("an answer, not a stall");
+    let refused = client()
+        .get(&url)
+        .send()
+        .await
+        .expect("an answer, not a stall");
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "1");
     let body = json(refused).await;
     assert_eq!(body["code"], "over_capacity");
-    assert!(started.elapsed() < Duration::from_secs(2), "the refusal was slow");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the refusal was slow"
+    );
 
     drop(holders);
     // The server notices the closed sockets on its own; then clients are served again.
@@ -139,7 +155,10 @@ async fn past_the_cap_new_connections_get_503_with_retry_after_until_some_close(
             break;
         }
         assert_eq!(status, 503);
-        assert!(Instant::now() < deadline, "still refused after the holders closed");
+        assert!(
+            Instant::now() < deadline,
+            "still refused after the holders closed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -26,13 +26,11 @@ impl OriginPolicy {
         }
     }
 
-    /// `Ok` when the request has no `Origin`, comes from the server's own origin, or from an
-    /// allowed one; otherwise the 403 answer.
-    pub(crate) fn check<B>(&self, req: &Request<B>) -> Result<(), Response<Body>> {
+    /// The 403 answer for a request from a disallowed origin; `None` when the request has
+    /// no `Origin`, comes from the server's own origin, or from an allowed one.
+    pub(crate) fn refusal<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
         let mut origins = req.headers().get_all(header::ORIGIN).iter().peekable();
-        if origins.peek().is_none() {
-            return Ok(());
-        }
+        origins.peek()?;
         let authority = req
             .headers()
             .get(header::HOST)
@@ -42,10 +40,10 @@ impl OriginPolicy {
             if !self.allows(value, authority) {
                 let shown = String::from_utf8_lossy(value.as_bytes());
                 tracing::debug!(origin = %shown, "request from a disallowed origin refused");
-                return Err(forbidden(&shown));
+                return Some(forbidden(&shown));
             }
         }
-        Ok(())
+        None
     }
 
     fn allows(&self, value: &HeaderValue, authority: Option<&str>) -> bool {
@@ -78,7 +76,10 @@ pub(crate) fn cors_layer(config: &CorsConfig) -> Option<CorsLayer> {
         AllowedOrigins::Any => AllowOrigin::any(),
         // The same rule as the check, so the headers name exactly what it let through.
         AllowedOrigins::List(_) => AllowOrigin::predicate(move |origin, parts| {
-            let authority = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            let authority = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
             policy.allows(origin, authority)
         }),
     };
@@ -111,13 +112,18 @@ mod tests {
     #[test]
     fn by_default_only_requests_without_origin_or_from_the_own_origin_pass() {
         let policy = OriginPolicy::new(&CorsConfig::default());
-        assert!(policy.check(&request(None, "a.example")).is_ok());
-        assert!(policy
-            .check(&request(Some("https://a.example"), "a.example"))
-            .is_ok());
-        for foreign in ["https://evil.example", "null", "garbage", "http://a.example:81"] {
-            let refused = policy.check(&request(Some(foreign), "a.example")).unwrap_err();
-            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{foreign}");
+        assert!(policy.refusal(&request(None, "a.example")).is_none());
+        let own = request(Some("https://a.example"), "a.example");
+        assert!(policy.refusal(&own).is_none());
+        for foreign in [
+            "https://evil.example",
+            "null",
+            "garbage",
+            "http://a.example:81",
+        ] {
+            let refused = policy.refusal(&request(Some(foreign), "a.example"));
+            let status = refused.map(|r| r.status());
+            assert_eq!(status, Some(StatusCode::FORBIDDEN), "{foreign}");
         }
     }
 
@@ -128,23 +134,21 @@ mod tests {
             ..CorsConfig::default()
         };
         let policy = OriginPolicy::new(&listed);
-        assert!(policy
-            .check(&request(Some("https://app.example"), "api.example"))
-            .is_ok());
-        assert!(policy
-            .check(&request(Some("https://other.example"), "api.example"))
-            .is_err());
+        let app = request(Some("https://app.example"), "api.example");
+        assert!(policy.refusal(&app).is_none());
+        let other = request(Some("https://other.example"), "api.example");
+        assert!(policy.refusal(&other).is_some());
         let any = CorsConfig {
             allowed_origins: AllowedOrigins::Any,
             allow_credentials: true,
             ..CorsConfig::default()
         };
-        assert!(OriginPolicy::new(&any)
-            .check(&request(Some("null"), "api.example"))
-            .is_ok());
+        let null = request(Some("null"), "api.example");
+        assert!(OriginPolicy::new(&any).refusal(&null).is_none());
         // tower-http refuses credentials with `*`; building the layer must not panic.
-        let _ = cors_layer(&any).expect("a layer").layer(tower::service_fn(
-            |_: Request<Body>| async { Ok::<_, std::convert::Infallible>(Response::new(Body::empty())) },
-        ));
+        let endpoints = tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+        });
+        let _ = cors_layer(&any).expect("a layer").layer(endpoints);
     }
 }

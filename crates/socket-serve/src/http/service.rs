@@ -94,7 +94,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         // Before routing: a disallowed origin must not reach `/connect` at all.
-        if let Err(refused) = self.origins.check(&req) {
+        if let Some(refused) = self.origins.refusal(&req) {
             return Box::pin(std::future::ready(Ok(refused)));
         }
         let engine = self.engine.clone();
