@@ -84,6 +84,21 @@ async fn sockets_that_never_finish_their_headers_are_closed_but_streams_stay() {
         assert!(took >= timeout / 2, "closed before the timeout: {took:?}");
     }
 
+    // A keep-alive connection that was served, then says nothing, is closed once idle.
+    let mut served = TcpStream::connect(addr).await.expect("connect");
+    served
+        .write_all(b"GET /socket/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write a request");
+    let mut head = [0_u8; 12];
+    served.read_exact(&mut head).await.expect("an answer");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let idle = closed_after(served, bound).await;
+    assert!(
+        idle >= timeout / 2,
+        "closed before the idle timeout: {idle:?}"
+    );
+
     // A stream is a request in flight: three heartbeats later (past both timeouts) it is
     // still open.
     let http = client();
