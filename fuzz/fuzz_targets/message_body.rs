@@ -1,6 +1,7 @@
-//! `POST B/message` with any body, or with the fuzzed JSON aimed at the live session (its
-//! `sessionId` put in) so that event names, message ids, payloads and binary markers reach
-//! the handler path: no panic, no 5xx, errors in the protocol's shape.
+//! `POST B/message` and `POST B/ack` (what a client sends: emits and replies) with any body,
+//! or with the fuzzed JSON aimed at the live session (its `sessionId` put in) so that event
+//! names, message ids, ack ids, payloads and binary markers reach the handler and store
+//! path: no panic, no 5xx, errors in the protocol's shape.
 #![no_main]
 
 use bytes::Bytes;
@@ -13,6 +14,8 @@ use socket_serve_fuzz::Harness;
 struct Input {
     aim_at_session: bool,
     as_echo: bool,
+    /// A reply to a server emit (`B/ack`) instead of an emit.
+    as_ack: bool,
     body: Vec<u8>,
 }
 
@@ -28,6 +31,11 @@ fuzz_target!(|input: Input| {
             body = Value::Object(fields).to_string().into_bytes();
         }
     }
-    let req = Request::post("/socket/message").body(Bytes::from(body));
+    let path = if input.as_ack {
+        "/socket/ack"
+    } else {
+        "/socket/message"
+    };
+    let req = Request::post(path).body(Bytes::from(body));
     harness.send(req.expect("a request"));
 });

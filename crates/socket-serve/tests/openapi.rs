@@ -8,10 +8,11 @@ use serde_json::Value;
 use socket_serve_test_support::{Mount, TestServer};
 
 /// Every endpoint under the base path, and its method (docs/PROTOCOL.md section 2).
-const ENDPOINTS: [(&str, &str); 7] = [
+const ENDPOINTS: [(&str, &str); 8] = [
     ("/connect", "post"),
     ("/message", "post"),
     ("/disconnect", "post"),
+    ("/ack", "post"),
     ("/sse", "get"),
     ("/", "get"),
     ("/client.js", "get"),
@@ -43,7 +44,7 @@ fn assert_describes_the_protocol(doc: &Value, base: &str) {
     );
     let error = &doc["components"]["schemas"]["Error"];
     assert_eq!(error["required"], serde_json::json!(["error", "code"]));
-    let posts = ["/connect", "/message", "/disconnect"];
+    let posts = ["/connect", "/message", "/disconnect", "/ack"];
     for path in posts {
         let refs = doc["paths"][format!("{base}{path}")]["post"]["responses"]["400"]["content"]
             ["application/json"]["schema"]["$ref"]
