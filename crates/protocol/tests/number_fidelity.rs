@@ -18,9 +18,13 @@ fn floats_survive_decode_encode_decode_exactly() {
     for (text, expected) in cases {
         let wire = format!(r#"{{"event":"x","data":[{text}]}}"#);
         let envelope: Envelope = serde_json::from_str(&wire).unwrap();
-        assert_eq!(envelope.data[0].as_f64(), Some(expected), "{text} decoded off");
-        let again: Envelope = serde_json::from_str(&serde_json::to_string(&envelope).unwrap())
-            .unwrap();
+        assert_eq!(
+            envelope.data[0].as_f64(),
+            Some(expected),
+            "{text} decoded off"
+        );
+        let again: Envelope =
+            serde_json::from_str(&serde_json::to_string(&envelope).unwrap()).unwrap();
         assert_eq!(again.data, envelope.data, "{text} changed on a round trip");
     }
     // The fuzzer's input: an envelope in its array form.
