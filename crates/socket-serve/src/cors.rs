@@ -119,6 +119,11 @@ pub struct Origin {
 }
 
 /// A string that is not an origin (`scheme://host[:port]`, nothing after).
+///
+/// ```
+/// let err = "app.example.com".parse::<socket_serve::Origin>().unwrap_err();
+/// assert!(err.to_string().contains("app.example.com"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an origin (expected scheme://host[:port], such as https://app.example.com)")]
 pub struct InvalidOrigin(pub String);
@@ -133,6 +138,11 @@ fn default_port(scheme: &str) -> Option<u16> {
 
 impl Origin {
     /// The host (lowercase, IPv6 literals in brackets).
+    ///
+    /// ```
+    /// let origin: socket_serve::Origin = "http://LOCALHOST:5173".parse().unwrap();
+    /// assert_eq!((origin.host(), origin.port()), ("localhost", Some(5173)));
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -146,6 +156,13 @@ impl Origin {
     /// this origin's own site: same host, same port (an absent one is the default port of
     /// the origin's scheme). The scheme is not compared: behind a TLS-terminating proxy
     /// the server cannot see it.
+    ///
+    /// ```
+    /// let origin: socket_serve::Origin = "https://app.example.com".parse().unwrap();
+    /// assert!(origin.is_same_site_as("app.example.com"));
+    /// assert!(origin.is_same_site_as("app.example.com:443"));
+    /// assert!(!origin.is_same_site_as("app.example.com:8443"));
+    /// ```
     pub fn is_same_site_as(&self, authority: &str) -> bool {
         let Ok(authority) = authority.trim().parse::<http::uri::Authority>() else {
             return false;
