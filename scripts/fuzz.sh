@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of fuzz/ for a while (cargo-fuzz, nightly toolchain):
-#   bash scripts/fuzz.sh            # 20 s each (CI)
+#   bash scripts/fuzz.sh            # 15 s each (CI)
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh [target...]   # longer runs, some targets
 # Without a sanitizer (the code has no `unsafe`) but with debug assertions, so overflows
 # panic. A crash leaves its input in fuzz/artifacts/<target>/; replay it with
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-seconds="${FUZZ_SECONDS:-20}"
+seconds="${FUZZ_SECONDS:-15}"
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir fuzz)
 cargo +nightly fuzz build -s none -a --fuzz-dir fuzz
