@@ -138,7 +138,9 @@ async fn an_allowed_origin_gets_the_cors_headers_on_the_stream_too() {
         .to_owned();
 
     let url = client.url(&format!("sse?sessionId={session_id}"));
-    let stream = socket_serve_test_support::reqwest::Client::new()
+    let stream = socket_serve_test_support::http_client()
+        .build()
+        .expect("a client")
         .get(url)
         .header("origin", APP)
         .header("accept", "text/event-stream")

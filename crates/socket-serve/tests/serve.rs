@@ -50,7 +50,7 @@ async fn json(response: reqwest::Response) -> serde_json::Value {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    socket_serve_test_support::http_client()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(5))
         .build()
