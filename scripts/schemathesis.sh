@@ -16,9 +16,11 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
 fi
 
 log="$(mktemp)"
+# schemathesis keeps a cache (.schemathesis/) in its working directory: a fresh one per run.
+work="$(mktemp -d)"
 PORT=0 SOCKET_SERVE_POLL_TIMEOUT_MS=1000 "$target/debug/chat" >"$log" 2>&1 &
 chat_pid=$!
-trap 'kill "$chat_pid" 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill "$chat_pid" 2>/dev/null || true; rm -rf "$log" "$work"' EXIT
 origin=""
 for _ in $(seq 100); do
   origin=$(sed -n 's|^socket-serve chat listening on \(http://[^ ]*\)$|\1|p' "$log")
@@ -31,8 +33,8 @@ done
 # session never ends, so requests are bounded; but the streams schemathesis can ask for
 # are of sessions it does not have (404 at once). One worker: schemathesis's coverage
 # phase is not thread-safe on Python 3.11.
-"$venv/bin/schemathesis" run "$origin/socket/openapi.json" --url "$origin" \
+(cd "$work" && "$venv/bin/schemathesis" run "$origin/socket/openapi.json" --url "$origin" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-200}" --seed 12 \
-  --request-timeout 5 --workers 1 --no-color --generation-database none
+  --request-timeout 5 --workers 1 --no-color --generation-database none)
