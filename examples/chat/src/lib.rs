@@ -13,6 +13,13 @@
 //! - `ask` `{"question", "timeoutMs"?}`: emit `question` with the question and wait for the
 //!   client's reply (a server-to-client ack); the ack is `{"answer": <reply>}`, or
 //!   `{"error": "ack_timeout"}` when none came in time
+//! - `typing` `{"room", "typing": bool}`: `to(room).volatile()` emit `typing`
+//!   `{"from", "room", "typing"}`: live only (never logged nor replayed), not to the sender
+//!
+//! The page (`static/index.html`) builds on these: its nickname is its presence metadata
+//! (`present {"name"}`), everyone is in the room `lobby`, and with presence events (on in
+//! `cargo run -p chat`) each room's member list follows `presence:join` / `presence:update`
+//! / `presence:leave`.
 
 use std::time::Duration;
 
@@ -39,6 +46,12 @@ struct Room {
 struct Say {
     room: String,
     text: String,
+}
+
+#[derive(Deserialize)]
+struct Typing {
+    room: String,
+    typing: bool,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +93,13 @@ pub fn register(io: &SocketServe) {
     io.on_message("ask", ask);
     io.on_message("present", present);
     io.on_message("who", who);
+    io.on_message("typing", typing);
+}
+
+async fn typing(socket: Socket, msg: Typing) -> HandlerResult<Ack<Value>> {
+    let out = json!({ "from": socket.id(), "room": msg.room, "typing": msg.typing });
+    socket.to(&msg.room).volatile().emit("typing", &out).await?;
+    Ok(Ack(json!({ "ok": true })))
 }
 
 async fn present(socket: Socket, meta: Value) -> HandlerResult<Ack<Value>> {

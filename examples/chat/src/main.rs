@@ -1,5 +1,7 @@
 //! `cargo run -p chat`: the chat example on 127.0.0.1:3000 (`HOST`, `PORT` override;
-//! `REDIS_URL` switches to the Redis store; `SOCKET_SERVE_*` tune the protocol).
+//! `REDIS_URL` switches to the Redis store; `SOCKET_SERVE_*` tune the protocol). Presence
+//! events are on unless `SOCKET_SERVE_PRESENCE_EVENTS` says otherwise: the page's member
+//! lists follow them.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -25,7 +27,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    if std::env::var_os("SOCKET_SERVE_PRESENCE_EVENTS").is_none() {
+        config.presence_events = true;
+    }
     // Header-read and idle timeouts and a connection cap (SOCKET_SERVE_HEADER_READ_TIMEOUT_MS,
     // SOCKET_SERVE_IDLE_TIMEOUT_MS, SOCKET_SERVE_MAX_CONNECTIONS), which axum::serve lacks.
     let limits = ServeConfig::from_env()?;

@@ -1,0 +1,28 @@
+//! `cargo run -p cursors`: the cursors example on 127.0.0.1:3000 (`HOST`, `PORT` override;
+//! `REDIS_URL` switches to the Redis store, and copies on different ports sharing one Redis
+//! show each other's pointers).
+
+use socket_serve::{Config, SocketServe};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config {
+        presence_events: true, // pages learn of joins and leaves
+        ..Config::from_env()?
+    };
+    let io = SocketServe::new(config)?;
+    cursors::register(&io);
+
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
+    // Tests read this line to learn the port.
+    println!(
+        "socket-serve cursors listening on http://{}",
+        listener.local_addr()?
+    );
+    axum::serve(listener, cursors::app(&io))
+        .with_graceful_shutdown(io.shutdown_on(socket_serve::shutdown_signal()))
+        .await?;
+    Ok(())
+}
