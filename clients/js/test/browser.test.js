@@ -54,6 +54,8 @@ async function chatPage() {
   await page.waitForSelector('#status[data-state="connected"]', { timeout: 10000 });
   const id = await page.evaluate(() => window.chatSocket.id);
   await page.waitForFunction((id) => document.getElementById("me").textContent === id, id, { timeout: 5000 });
+  // The page has joined `lobby` and read its member list (itself at least).
+  await page.waitForSelector('#rooms li[data-room="lobby"] .members li', { timeout: 5000 });
   return { page, id, errors, streams };
 }
 
@@ -64,38 +66,44 @@ async function logLines(page, cls) {
 test("two pages of the chat example chat with each other", opts, async () => {
   const [a, b] = await Promise.all([chatPage(), chatPage()]);
   assert.notEqual(a.id, b.id);
+  // Names come from the presence lists of `lobby`, which every page is in.
+  const [nameA, nameB] = [await a.page.inputValue("#nick"), await b.page.inputValue("#nick")];
   await a.page.fill("#text", "hello from A");
   await a.page.click('#chat-form button[type="submit"]');
   await b.page.waitForFunction(
     (line) => [...document.querySelectorAll("#log li.chat")].some((li) => li.textContent === line),
-    `${a.id}: hello from A`,
+    `${nameA}: hello from A`,
     { timeout: 5000 },
   );
   await b.page.fill("#text", "hi A, B here");
   await b.page.press("#text", "Enter");
   await a.page.waitForFunction(
     (line) => [...document.querySelectorAll("#log li.chat")].some((li) => li.textContent === line),
-    `${b.id}: hi A, B here`,
+    `${nameB}: hi A, B here`,
     { timeout: 5000 },
   );
-  // Rooms through the UI: both join, A says something to the room.
+  // Rooms through the UI: both join (which makes the room theirs to write to), A says
+  // something there once its member list shows B.
   for (const p of [a.page, b.page]) {
     await p.fill("#room", "browsers");
     await p.click("#join");
   }
-  // The joins are emits in order with the `say` below; B's join must be done first.
-  await b.page.evaluate(() => window.chatSocket.emitWithAck("join", { room: "browsers" }));
-  await a.page.fill("#say-room", "browsers");
-  await a.page.fill("#say-text", "room hello");
-  await a.page.click('#say-form button[type="submit"]');
-  await b.page.waitForFunction(
-    (line) => [...document.querySelectorAll("#log li.say")].some((li) => li.textContent === line),
-    `[browsers] ${a.id}: room hello`,
+  await a.page.waitForFunction(
+    (name) => document.querySelector('#rooms li[data-room="browsers"] .members')?.textContent.includes(name),
+    nameB,
     { timeout: 5000 },
   );
-  // A's own messages show once, as its own ("me: ..."), never as a broadcast to itself.
-  assert.deepEqual(await logLines(a.page, "chat"), [`${b.id}: hi A, B here`]);
+  await a.page.fill("#text", "room hello");
+  await a.page.press("#text", "Enter");
+  await b.page.waitForFunction(
+    (line) => [...document.querySelectorAll('#log li.say[data-room="browsers"]')].some((li) => li.textContent === line),
+    `${nameA}: room hello`,
+    { timeout: 5000 },
+  );
+  // A's own messages show once, as its own (li.mine), never as a broadcast to itself.
+  assert.deepEqual(await logLines(a.page, "chat"), [`${nameB}: hi A, B here`]);
   assert.deepEqual(await logLines(a.page, "say"), []);
+  assert.deepEqual(await logLines(a.page, "mine"), [`${nameA}: hello from A`, `${nameA}: room hello`]);
   assert.deepEqual(a.errors, []);
   assert.deepEqual(b.errors, []);
   await Promise.all([a.page.close(), b.page.close()]);
