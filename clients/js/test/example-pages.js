@@ -69,5 +69,6 @@ export async function screenshot(page, name) {
     ? path.resolve(here, "../../../docs/screenshots")
     : path.join(tmpdir(), "socket-serve-screenshots");
   mkdirSync(dir, { recursive: true });
+  await page.waitForFunction(() => document.getAnimations().length === 0, null, { timeout: 5000 }); // transitions done
   await page.screenshot({ path: path.join(dir, `${name}.png`) });
 }

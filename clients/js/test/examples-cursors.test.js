@@ -64,7 +64,14 @@ async function scenario({ redis }) {
     const colour = await a.page.evaluate(() => JSON.parse(sessionStorage.getItem("cursors")).color);
     assert.match(colour, /^#[0-9a-f]{6}$/);
     assert.equal(await b.page.getAttribute(`.cursor[data-id="${a.id}"] path`, "fill"), colour);
-    if (!redis) await screenshot(a.page, "cursors");
+    if (!redis) {
+      // A third page, for a fuller picture.
+      const c = await cursorsPage(servers.origins[0]);
+      await a.page.waitForSelector(`#people li[data-id="${c.id}"]`, { timeout: 5000 });
+      await moveAndSee(c, a, 0.7, 0.62);
+      await screenshot(a.page, "cursors");
+      await c.context.close();
+    }
 
     assert.deepEqual([...a.errors, ...b.errors], []);
     // A leaves: its pointer and its name go from B's page.
