@@ -60,7 +60,8 @@ async fn hello(socket: Socket, msg: Hello) -> HandlerResult<Ack<Value>> {
     let name = msg.name.trim();
     if name.is_empty() || name.chars().count() > 24 || !is_color(&msg.color) {
         let why = "name must be 1 to 24 characters and color #rrggbb";
-        return Err(HandlerError::new(StatusCode::BAD_REQUEST, "invalid_hello", why));
+        let code = StatusCode::BAD_REQUEST;
+        return Err(HandlerError::new(code, "invalid_hello", why));
     }
     let meta = Hello {
         name: name.to_owned(),
