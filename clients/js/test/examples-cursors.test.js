@@ -3,6 +3,9 @@
 // Once on the memory store, once on Redis with each page on its own instance.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { connect } from "../src/index.js";
+import { startChat, connected, next } from "./helpers.js";
 import { example, NO_REDIS, launchChromium, startExample, screenshot } from "./example-pages.js";
 
 const { bin, skip } = example("cursors");
@@ -89,3 +92,27 @@ test("cursors: two pages see each other's pointers, which go away with their pag
 
 test("cursors on Redis, each page on its own instance", { skip: skip || NO_REDIS, timeout: 60000 }, () =>
   scenario({ redis: true }));
+
+test("cursors' server: a bad hello is a 400 invalid_hello, moves are clamped to the page", { skip: existsSync(bin) ? false : skip, timeout: 30000 }, async () => {
+  const server = await startChat({ bin });
+  const [a, b] = [connect(server.base), connect(server.base)];
+  try {
+    await Promise.all([connected(a), connected(b)]);
+    for (const bad of [{ name: " ", color: "#123456" }, { name: "x".repeat(25), color: "#123456" }, { name: "Ann", color: "red" }]) {
+      await assert.rejects(a.emitWithAck("hello", bad), (e) => e.code === "invalid_hello" && e.status === 400, JSON.stringify(bad));
+    }
+    await assert.rejects(a.emitWithAck("move", { x: "left" }), (e) => e.status === 400);
+    const joined = next(a, "presence:join", { timeout: 5000 });
+    await a.emitWithAck("hello", { name: " Ann ", color: "#ABCDEF" });
+    const { members } = await b.emitWithAck("hello", { name: "Bob", color: "#000000" });
+    assert.deepEqual(members.find((m) => m.id === a.id).meta, { name: "Ann", color: "#abcdef" });
+    assert.deepEqual((await joined)[0], { id: b.id, meta: { name: "Bob", color: "#000000" } });
+    const moved = next(b, "move", { timeout: 5000 });
+    await a.emitWithAck("move", { x: 2, y: -1 });
+    assert.deepEqual((await moved)[0], { id: a.id, x: 1, y: 0 });
+  } finally {
+    a.disconnect();
+    b.disconnect();
+    await server.stop();
+  }
+});
