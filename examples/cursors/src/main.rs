@@ -2,7 +2,7 @@
 //! `REDIS_URL` switches to the Redis store, and copies on different ports sharing one Redis
 //! show each other's pointers).
 
-use socket_serve::{Config, SocketServe};
+use socket_serve::{serve, shutdown_signal, Config, ServeConfig, SocketServe};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,8 +21,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "socket-serve cursors listening on http://{}",
         listener.local_addr()?
     );
-    axum::serve(listener, cursors::app(&io))
-        .with_graceful_shutdown(io.shutdown_on(socket_serve::shutdown_signal()))
-        .await?;
+    // Header-read and idle timeouts and a connection cap (`SOCKET_SERVE_*`, as for chat).
+    let limits = ServeConfig::from_env()?;
+    serve(
+        listener,
+        cursors::app(&io),
+        limits,
+        io.shutdown_on(shutdown_signal()),
+    )
+    .await?;
     Ok(())
 }
