@@ -117,6 +117,8 @@ async function scenario({ redis }) {
     assert.deepEqual(await lines(ann, "chat"), ["Bob: m1", "Bob: m2", "Bob: m3"], "the history, once, in order");
     await member(ann, "lobby", "Bob");
     await bob.page.waitForSelector(`#rooms li[data-room="lobby"] .members li[data-id="${newId}"]`, { timeout: 10000 });
+    // Her old session left as the page went (pagehide), not two minutes later when it expired.
+    await bob.page.waitForSelector(`#rooms li[data-room="lobby"] .members li[data-id="${ann.id}"]`, { state: "detached", timeout: 10000 });
     assert.equal(await ann.page.textContent("#room-title"), "# lobby", "the page kept its room");
 
     // Cut: the next stream Ann opens fails; the client reconnects and resumes from its cursor.
