@@ -52,7 +52,6 @@ pub(crate) async fn connect(
     auth: Option<Value>,
     request: Option<Arc<RequestInfo>>,
 ) -> Result<ConnectResponse, Error> {
-    maybe_sweep(engine).await;
     let handlers = engine.handlers();
     let data = match (&handlers.authorize, &request) {
         (Some(authorize), Some(request)) => {
@@ -73,6 +72,9 @@ pub(crate) async fn connect(
         .store
         .create_session(&sid, &public_id, data.as_deref())
         .await?;
+    // After the request's own store call: with the store down, that one answers the 503
+    // within `store_timeout`, not a sweep before it and then it.
+    maybe_sweep(engine).await;
     if let Some(handler) = handlers.connect.clone() {
         let socket = Socket::new(
             engine.clone(),

@@ -267,7 +267,7 @@ impl RedisStore {
             None => self.connect().await?,
         };
         if self.idle_for_long() {
-            self.recheck(&connection).await;
+            self.recheck(&connection).await?;
         }
         Ok(connection)
     }
@@ -282,18 +282,23 @@ impl RedisStore {
 
     /// Makes the command connection (one caller at a time; the others take its result).
     async fn connect(&self) -> StoreResult<ConnectionManager> {
-        let _one = self.inner.connecting.lock().await;
+        let timeout = self.inner.options.timeout;
+        // Waiting for another caller's attempt counts against this call's timeout too: with
+        // Redis down, callers queued behind each other would otherwise wait one timeout each.
+        let deadline = Instant::now() + timeout;
+        let _one = tokio::time::timeout_at(deadline, self.inner.connecting.lock())
+            .await
+            .map_err(|_| StoreError::Unavailable("connecting timed out".into()))?;
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
-        let timeout = self.inner.options.timeout;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
             .set_number_of_retries(1);
         let client = self.inner.client.clone();
         let connection =
-            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+            tokio::time::timeout_at(deadline, ConnectionManager::new_with_config(client, config))
                 .await
                 .map_err(|_| StoreError::Unavailable("connecting timed out".into()))?
                 .map_err(unavailable)?;
@@ -326,21 +331,33 @@ impl RedisStore {
         now.saturating_sub(last) >= RECHECK_AFTER_IDLE.as_millis() as u64
     }
 
-    /// Pings both connections. A command connection that died is replaced by the
-    /// `ConnectionManager` on the failed ping (the second ping goes out on the new one); a
-    /// pub/sub connection that does not answer is dropped, and the next stream reconnects.
-    async fn recheck(&self, connection: &ConnectionManager) {
+    /// Pings both connections, at once and within one `store_timeout` in all. A command
+    /// connection that died is replaced by the `ConnectionManager` on the failed ping (the
+    /// second ping goes out on the new one); a pub/sub connection that does not answer is
+    /// dropped, and the next stream reconnects. `Err` when the command connection did not
+    /// answer: the store is down, and the caller says so now rather than after a second
+    /// timeout of its own command.
+    async fn recheck(&self, connection: &ConnectionManager) -> StoreResult<()> {
         let timeout = self.inner.options.timeout;
-        for _ in 0..2 {
-            let mut con = connection.clone();
-            let ping = redis::cmd("PING");
-            let pong = ping.query_async::<Value>(&mut con);
-            if matches!(tokio::time::timeout(timeout, pong).await, Ok(Ok(_))) {
-                break;
+        let command = async {
+            for _ in 0..2 {
+                let mut con = connection.clone();
+                let ping = redis::cmd("PING");
+                if ping.query_async::<Value>(&mut con).await.is_ok() {
+                    return true;
+                }
+                tracing::debug!("a Redis connection died while idle; reconnecting");
             }
-            tracing::debug!("a Redis connection died while idle; reconnecting");
+            false
+        };
+        let (alive, ()) = tokio::join!(
+            tokio::time::timeout(timeout, command),
+            self.inner.feed.check_health()
+        );
+        match alive {
+            Ok(true) => Ok(()),
+            _ => Err(self.timed_out()),
         }
-        self.inner.feed.check_health().await;
     }
 
     /// Runs one script invocation, bounded by the timeout.
@@ -826,7 +843,8 @@ impl Store for RedisStore {
                 self.inner.epoch.elapsed().as_millis() as u64,
                 std::sync::atomic::Ordering::Release,
             );
-            self.recheck(&connection).await;
+            // A failure shows again on the next command, as a 503.
+            let _ = self.recheck(&connection).await;
         }
     }
 
