@@ -408,7 +408,7 @@ async fn a_rooms_count_and_first_page_cost_the_same_redis_commands_at_10_and_100
             let public = format!("{room}-{i}");
             store.create_session(&sid, &public, None).await.unwrap();
             store.set_presence(&sid, Some("{\"n\":1}")).await.unwrap();
-            store.join(&sid, &public, room).await.unwrap();
+            store.join(&sid, &public, room, 10).await.unwrap();
         }
     }
     let proxy = RedisProxy::start(redis_port).await;

@@ -83,6 +83,9 @@ pub struct Config {
     /// members when a session joins it, leaves it (also by ending or expiring) or changes
     /// its presence metadata. Default `false`: presence lists are kept either way.
     pub presence_events: bool,
+    /// How many rooms one session may be in; a join past it is refused with 403
+    /// `too_many_rooms`. Default 100.
+    pub max_rooms_per_session: usize,
     /// Which other web origins may call the endpoints. Default: the server's own only (a
     /// request with any other `Origin` answers 403 `origin_forbidden` and creates nothing).
     pub cors: CorsConfig,
@@ -110,6 +113,7 @@ impl Default for Config {
             strict_events: false,
             ack_timeout: Duration::from_secs(10),
             presence_events: false,
+            max_rooms_per_session: 100,
             cors: CorsConfig::default(),
         }
     }
@@ -166,6 +170,7 @@ impl Config {
     /// | `SOCKET_SERVE_STRICT_EVENTS` | `strict_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
     /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
+    /// | `SOCKET_SERVE_MAX_ROOMS` | `max_rooms_per_session` |
     /// | `SOCKET_SERVE_CORS_ORIGINS` | `cors.allowed_origins`: comma-separated origins (`https://app.example.com,http://localhost:5173`), `*` for any; unset or empty: same origin only |
     /// | `SOCKET_SERVE_CORS_CREDENTIALS` | `cors.allow_credentials` (`1`/`true`; not with `*`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
@@ -264,6 +269,19 @@ impl Config {
         set!(poll_timeout, "SOCKET_SERVE_POLL_TIMEOUT_MS");
         if let Some(d) = ms("SOCKET_SERVE_MAX_STREAM_MS")? {
             c.max_stream_duration = (!d.is_zero()).then_some(d);
+        }
+        if let Some(value) = get("SOCKET_SERVE_MAX_ROOMS") {
+            c.max_rooms_per_session =
+                value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError {
+                        name: "SOCKET_SERVE_MAX_ROOMS",
+                        value,
+                        problem: "expected a whole number above 0",
+                    })?;
         }
         if let Some(value) = get("SOCKET_SERVE_REPLAY_BATCH") {
             c.replay_batch = value

@@ -82,6 +82,9 @@ pub enum Error {
         /// How long it waited.
         after: std::time::Duration,
     },
+    /// A join past [`Config::max_rooms_per_session`](crate::Config::max_rooms_per_session).
+    #[error("a session may be in at most {0} rooms")]
+    TooManyRooms(usize),
     /// An `ackId` the protocol does not allow (`POST B/ack`).
     #[error("invalid ackId: 1 to 64 letters, digits, '-' or '_'")]
     InvalidAckId,
@@ -110,6 +113,7 @@ impl Error {
             Error::SseUnsupported => StatusCode::NOT_IMPLEMENTED,
             Error::UnknownEvent(_) => StatusCode::NOT_FOUND,
             Error::AckTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Error::TooManyRooms(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -135,6 +139,7 @@ impl Error {
             Error::UnknownEvent(_) => "unknown_event",
             Error::AckTimeout { .. } => "ack_timeout",
             Error::InvalidAckId => "invalid_ack_id",
+            Error::TooManyRooms(_) => "too_many_rooms",
         }
     }
 

@@ -255,7 +255,8 @@ impl BroadcastOperator {
 
     /// Makes every member of its rooms join `room`, from anywhere, answered from the
     /// store (no other instance is asked, so a dead one cannot make it hang). Returns how
-    /// many sessions joined (members that ended meanwhile are skipped).
+    /// many sessions joined (members that ended meanwhile, or are in
+    /// [`max_rooms_per_session`](crate::Config::max_rooms_per_session) rooms, are skipped).
     ///
     /// ```
     /// # async fn f(io: socket_serve::SocketServe) -> Result<(), socket_serve::Error> {
@@ -301,11 +302,12 @@ impl BroadcastOperator {
     }
 }
 
-/// Whether an operation on a member took effect: a member that ended meanwhile is skipped.
+/// Whether an operation on a member took effect: a member that ended meanwhile, or that
+/// is in as many rooms as it may be, is skipped.
 fn counted(result: Result<(), Error>) -> Result<bool, Error> {
     match result {
         Ok(()) => Ok(true),
-        Err(Error::UnknownSession) => Ok(false),
+        Err(Error::UnknownSession | Error::TooManyRooms(_)) => Ok(false),
         Err(err) => Err(err),
     }
 }

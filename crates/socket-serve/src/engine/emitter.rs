@@ -236,13 +236,12 @@ impl SessionEmitter {
         emit::validate_room(room)?;
         let found = self.found().await?;
         let engine = &self.engine;
-        let joined = engine.store.join(&found.sid, &self.public_id, room).await?;
-        if let Some(joined) = joined.filter(|_| engine.config.presence_events) {
-            let meta = joined.presence.as_deref();
-            let event = crate::engine::presence::PRESENCE_JOIN;
-            crate::engine::presence::announce(engine, room, event, &self.public_id, meta).await?;
-        }
-        Ok(())
+        let max = engine.config.max_rooms_per_session;
+        let joined = engine
+            .store
+            .join(&found.sid, &self.public_id, room, max)
+            .await?;
+        crate::engine::presence::joined(engine, room, &self.public_id, joined).await
     }
 
     /// Makes the session leave `room`, from anywhere.

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::engine::emit::{validate_room, BroadcastOperator};
 use crate::engine::{Engine, Socket, SocketServe};
 use crate::error::Error;
+use crate::store::Join;
 
 /// The event a room's members get when a session joins it (with `presence_events`).
 pub const PRESENCE_JOIN: &str = "presence:join";
@@ -148,6 +149,24 @@ impl Socket {
             }
         }
         Ok(())
+    }
+}
+
+/// What a join means for the caller: `presence:join` when it took effect (with
+/// `presence_events`), [`Error::TooManyRooms`] when refused.
+pub(crate) async fn joined(
+    engine: &Arc<Engine>,
+    room: &str,
+    public_id: &str,
+    join: Join,
+) -> Result<(), Error> {
+    match join {
+        Join::Joined(joined) if engine.config.presence_events => {
+            let meta = joined.presence.as_deref();
+            announce(engine, room, PRESENCE_JOIN, public_id, meta).await
+        }
+        Join::Full => Err(Error::TooManyRooms(engine.config.max_rooms_per_session)),
+        Join::Joined(_) | Join::AlreadyIn | Join::Gone => Ok(()),
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::engine::ack;
 use crate::engine::emit::{self, BroadcastOperator};
-use crate::engine::presence::{self, PRESENCE_JOIN, PRESENCE_LEAVE};
+use crate::engine::presence::{self, PRESENCE_LEAVE};
 use crate::engine::request::{RequestInfo, NO_HEADERS};
 use crate::engine::{lifecycle, Engine, SocketServe};
 use crate::error::Error;
@@ -286,18 +286,17 @@ impl Socket {
     /// instance serves its stream, and the room's presence list shows it. With
     /// [`Config::presence_events`](crate::Config::presence_events) the room's other
     /// members get `presence:join` `{"id", "meta"}` (not when it was in the room already).
+    /// [`Error::TooManyRooms`] when it is in
+    /// [`Config::max_rooms_per_session`](crate::Config::max_rooms_per_session) rooms already.
     pub async fn join(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
         let engine = &self.inner.engine;
+        let max = engine.config.max_rooms_per_session;
         let joined = engine
             .store
-            .join(&self.inner.sid, &self.inner.public_id, room)
+            .join(&self.inner.sid, &self.inner.public_id, room, max)
             .await?;
-        if let Some(joined) = joined.filter(|_| engine.config.presence_events) {
-            let meta = joined.presence.as_deref();
-            presence::announce(engine, room, PRESENCE_JOIN, self.id(), meta).await?;
-        }
-        Ok(())
+        presence::joined(engine, room, self.id(), joined).await
     }
 
     /// Leaves `room` (with `presence_events`, its members get `presence:leave` `{"id"}`).

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
 use super::{
-    now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, Joined, LogId, LogRead, Outgoing,
-    PresencePage, ReadBatch, RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
+    now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, Join, Joined, LogId, LogRead,
+    Outgoing, PresencePage, ReadBatch, RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -305,13 +305,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Option<Joined>> {
+    async fn join(
+        &self,
+        sid: &str,
+        public_id: &str,
+        room: &str,
+        max_rooms: usize,
+    ) -> StoreResult<Join> {
         let mut state = self.lock();
         let Some(session) = state.sessions.get(sid).filter(|s| !s.closed) else {
-            return Ok(None);
+            return Ok(Join::Gone);
         };
         if session.rooms.contains_key(room) {
-            return Ok(None);
+            return Ok(Join::AlreadyIn);
+        }
+        if session.rooms.len() >= max_rooms {
+            return Ok(Join::Full);
         }
         let presence = session.presence.clone();
         let kind = EntryKind::Joined {
@@ -323,7 +332,7 @@ impl Store for MemoryStore {
         }
         let members = state.room_members.entry(room.to_owned()).or_default();
         members.insert(public_id.to_owned(), presence.clone());
-        Ok(Some(Joined { cursor, presence }))
+        Ok(Join::Joined(Joined { cursor, presence }))
     }
 
     async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<bool> {

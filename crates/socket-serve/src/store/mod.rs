@@ -202,18 +202,34 @@ pub struct SessionMeta {
     pub data: Option<String>,
 }
 
+/// What [`Store::join`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Join {
+    /// It joined now.
+    Joined(Joined),
+    /// It was in the room already.
+    AlreadyIn,
+    /// It is in as many rooms as it may be: refused.
+    Full,
+    /// The session is gone or closed.
+    Gone,
+}
+
 /// A join that took effect ([`Store::join`]).
 ///
 /// ```
-/// use socket_serve::store::{Joined, Store, MemoryStore};
+/// use socket_serve::store::{Join, Store, MemoryStore};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::new(std::time::Duration::from_secs(60), std::time::Duration::from_secs(60));
 /// let sid = "00112233445566778899aabbccddeeff";
 /// store.create_session(sid, "p1", None).await.unwrap();
 /// store.set_presence(sid, Some(r#"{"name":"ann"}"#)).await.unwrap();
-/// let joined: Joined = store.join(sid, "p1", "lobby").await.unwrap().unwrap();
+/// let Join::Joined(joined) = store.join(sid, "p1", "lobby", 100).await.unwrap() else {
+///     panic!("not joined");
+/// };
 /// assert_eq!(joined.presence.as_deref(), Some(r#"{"name":"ann"}"#));
-/// assert!(store.join(sid, "p1", "lobby").await.unwrap().is_none(), "already in it");
+/// assert_eq!(store.join(sid, "p1", "lobby", 100).await.unwrap(), Join::AlreadyIn);
+/// assert_eq!(store.join(sid, "p1", "other", 1).await.unwrap(), Join::Full);
 /// let page = store.presence_page("lobby", None, 10).await.unwrap();
 /// assert_eq!(page.members, vec![("p1".to_owned(), joined.presence)]);
 /// assert_eq!(store.presence_count("lobby").await.unwrap(), 1);
@@ -327,10 +343,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes one key of session state.
     async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()>;
 
-    /// Joins a room: its presence list gets the session with its presence metadata.
-    /// `None` (and nothing changes) when it is in the room already, or the session is gone
-    /// or closed.
-    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Option<Joined>>;
+    /// Joins a room: its presence list gets the session with its presence metadata. Nothing
+    /// changes when it is in the room already, in `max_rooms` rooms already, or gone or
+    /// closed ([`Join`] says which).
+    async fn join(
+        &self,
+        sid: &str,
+        public_id: &str,
+        room: &str,
+        max_rooms: usize,
+    ) -> StoreResult<Join>;
 
     /// Leaves a room; `false` (a no-op) if it was not in it.
     async fn leave(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<bool>;

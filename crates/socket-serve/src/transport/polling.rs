@@ -14,6 +14,34 @@ use crate::error::Error;
 /// How many times a drain retries when concurrent polls keep taking its messages.
 const DRAIN_ATTEMPTS: usize = 8;
 
+/// The most messages one poll answer carries; the rest comes with the next poll.
+pub(crate) const MAX_POLL_MESSAGES: usize = 500;
+
+/// The most bytes of messages one poll answer carries (one message always goes, however
+/// large: the body limit bounds it).
+pub(crate) const MAX_POLL_BYTES: usize = 1024 * 1024;
+
+/// Keeps the first messages of `delivery` within the limits. When some are left for the
+/// next poll, returns the cursor of the last one kept: the position the answer may claim
+/// (an end of the session, if any, comes with that next poll too).
+fn bound(delivery: &mut Delivery) -> Option<Cursor> {
+    let mut bytes = 0;
+    let mut keep = 0;
+    for (i, (_, json)) in delivery.messages.iter().enumerate() {
+        if i == MAX_POLL_MESSAGES || (i > 0 && bytes + json.len() > MAX_POLL_BYTES) {
+            break;
+        }
+        bytes += json.len();
+        keep = i + 1;
+    }
+    if keep == delivery.messages.len() {
+        return None;
+    }
+    delivery.messages.truncate(keep);
+    delivery.disconnected = None;
+    delivery.messages.last().map(|(cursor, _)| *cursor)
+}
+
 /// The answer body, built from the stored envelope JSON without parsing it again.
 pub(crate) struct PollBody(pub String);
 
@@ -71,11 +99,8 @@ pub(crate) async fn drain(engine: &Arc<Engine>, sid: &str) -> Result<PollBody, E
         while delivery.messages.is_empty() && delivery.disconnected.is_none() && delivery.more {
             delivery = reader.replay().await?;
         }
-        if engine
-            .store
-            .advance_drain(sid, from, reader.position)
-            .await?
-        {
+        let to = bound(&mut delivery).unwrap_or(reader.position);
+        if engine.store.advance_drain(sid, from, to).await? {
             let body = format!("{{\"messages\":{}}}", messages_json(&delivery, false));
             return Ok(PollBody(body));
         }
@@ -137,10 +162,11 @@ pub(crate) async fn long_poll(
             }
         }
     }
+    let position = bound(&mut delivery).unwrap_or(reader.position);
     let body = format!(
         "{{\"messages\":{},\"cursor\":\"{}\",\"recovered\":{}}}",
         messages_json(&delivery, true),
-        reader.position,
+        position,
         recovered
     );
     Ok(PollBody(body))

@@ -404,7 +404,7 @@ mod tests {
         let mut reader = Reader::new(store.clone(), SID, "p1", start, 100);
         reader.listen_all(&sub).await.unwrap();
 
-        store.join(SID, "p1", "lobby").await.unwrap();
+        store.join(SID, "p1", "lobby", 100).await.unwrap();
         store.append(room_message("before")).await.unwrap();
         let replayed = reader.replay_listening(&sub).await.unwrap();
         assert_eq!(replayed.messages.len(), 1, "{replayed:?}");

@@ -28,8 +28,9 @@ use socket_serve_protocol::Cursor;
 use tokio::time::Instant;
 
 use super::{
-    Audience, Claim, Entry, FoundSession, Hub, Joined, LogId, LogRead, Outgoing, PresencePage,
-    ReadBatch, RoomSnapshot, SessionMeta, Store, StoreError, StoreResult, Subscription,
+    Audience, Claim, Entry, FoundSession, Hub, Join, Joined, LogId, LogRead, Outgoing,
+    PresencePage, ReadBatch, RoomSnapshot, SessionMeta, Store, StoreError, StoreResult,
+    Subscription,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -539,7 +540,13 @@ impl Store for RedisStore {
         self.bounded(con.hdel::<_, _, ()>(state, key)).await
     }
 
-    async fn join(&self, sid: &str, public_id: &str, room: &str) -> StoreResult<Option<Joined>> {
+    async fn join(
+        &self,
+        sid: &str,
+        public_id: &str,
+        room: &str,
+        max_rooms: usize,
+    ) -> StoreResult<Join> {
         let k = self.keys();
         let log = LogId::Session(sid.to_owned());
         let mut inv = JOIN.prepare_invoke();
@@ -552,19 +559,24 @@ impl Store for RedisStore {
             .arg(public_id)
             .arg(self.opts().window_ms())
             .arg(self.opts().log_ttl_ms(&log))
-            .arg(self.opts().keys_ttl_ms());
+            .arg(self.opts().keys_ttl_ms())
+            .arg(max_rooms);
         match self.run(inv).await? {
-            Value::Nil => Ok(None),
-            value => {
-                let items = array(value)?;
+            Value::Nil => Ok(Join::Gone),
+            Value::Array(items) => {
                 let [cursor_value, presence] = items.as_slice() else {
                     return Err(corrupt("join"));
                 };
-                Ok(Some(Joined {
+                Ok(Join::Joined(Joined {
                     cursor: cursor(cursor_value)?,
                     presence: text(presence).filter(|p| !p.is_empty()),
                 }))
             }
+            other => match text(&other).as_deref() {
+                Some("in") => Ok(Join::AlreadyIn),
+                Some("full") => Ok(Join::Full),
+                _ => Err(corrupt("join")),
+            },
         }
     }
 

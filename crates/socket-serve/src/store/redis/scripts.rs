@@ -165,14 +165,16 @@ return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 });
 
 /// KEYS: rooms, session log, clock, members, meta. ARGV: room, public id, window ms,
-/// log ttl ms, keys ttl ms. Returns `{cursor, presence}` of the join, nil when already in
-/// the room or the session is gone or closed.
+/// log ttl ms, keys ttl ms, max rooms. Returns `{cursor, presence}` of the join, 'in' when
+/// already in the room, 'full' when in max rooms already, nil when the session is gone or
+/// closed.
 pub(crate) static JOIN: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return false end
 local m = redis.call('HMGET', KEYS[5], 'closed', 'presence')
 if m[1] ~= '0' then return false end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'in' end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then return 'full' end
 local presence = m[2] or ''
 local id = append(KEYS[2], KEYS[3], ARGV[3], ARGV[4], 'j', ARGV[1], '')
 redis.call('HSET', KEYS[1], ARGV[1], id)
