@@ -44,7 +44,7 @@ for (const transport of ["sse", "polling"]) {
     const socket = open({ transports: [transport] });
     await next(socket, "connect");
     assert.equal(socket.transport, transport);
-    for (const bytes of [new Uint8Array(0), new Uint8Array([0]), new Uint8Array([255, 0, 128]), pattern(70000, 3)]) {
+    for (const bytes of [new Uint8Array(0), new Uint8Array([0]), new Uint8Array([255, 0, 128]), pattern(40000, 3)]) {
       const [reply, event] = await echo(socket, bytes);
       for (const got of [reply, event]) {
         assert.ok(got instanceof Uint8Array, `a Uint8Array (${bytes.length} bytes)`);

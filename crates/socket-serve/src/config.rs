@@ -86,6 +86,10 @@ pub struct Config {
     /// How many rooms one session may be in; a join past it is refused with 403
     /// `too_many_rooms`. Default 100.
     pub max_rooms_per_session: usize,
+    /// Largest `data` of one client message or ack reply, as JSON text; larger ones are
+    /// refused with 413 `message_too_large` (the body limit, `max_body_size`, bounds the
+    /// whole request). Default 64 KiB.
+    pub max_message_size: usize,
     /// Which other web origins may call the endpoints. Default: the server's own only (a
     /// request with any other `Origin` answers 403 `origin_forbidden` and creates nothing).
     pub cors: CorsConfig,
@@ -114,6 +118,7 @@ impl Default for Config {
             ack_timeout: Duration::from_secs(10),
             presence_events: false,
             max_rooms_per_session: 100,
+            max_message_size: 64 * 1024,
             cors: CorsConfig::default(),
         }
     }
@@ -171,6 +176,7 @@ impl Config {
     /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
     /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_MAX_ROOMS` | `max_rooms_per_session` |
+    /// | `SOCKET_SERVE_MAX_MESSAGE_BYTES` | `max_message_size` |
     /// | `SOCKET_SERVE_CORS_ORIGINS` | `cors.allowed_origins`: comma-separated origins (`https://app.example.com,http://localhost:5173`), `*` for any; unset or empty: same origin only |
     /// | `SOCKET_SERVE_CORS_CREDENTIALS` | `cors.allow_credentials` (`1`/`true`; not with `*`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
@@ -269,6 +275,13 @@ impl Config {
         set!(poll_timeout, "SOCKET_SERVE_POLL_TIMEOUT_MS");
         if let Some(d) = ms("SOCKET_SERVE_MAX_STREAM_MS")? {
             c.max_stream_duration = (!d.is_zero()).then_some(d);
+        }
+        if let Some(value) = get("SOCKET_SERVE_MAX_MESSAGE_BYTES") {
+            c.max_message_size = value.trim().parse().map_err(|_| ConfigError {
+                name: "SOCKET_SERVE_MAX_MESSAGE_BYTES",
+                value,
+                problem: "expected a whole number of bytes",
+            })?;
         }
         if let Some(value) = get("SOCKET_SERVE_MAX_ROOMS") {
             c.max_rooms_per_session =

@@ -82,6 +82,10 @@ pub enum Error {
         /// How long it waited.
         after: std::time::Duration,
     },
+    /// A message's `data` (or an ack's reply) is larger than
+    /// [`Config::max_message_size`](crate::Config::max_message_size).
+    #[error("message data is larger than {0} bytes")]
+    MessageTooLarge(usize),
     /// A join past [`Config::max_rooms_per_session`](crate::Config::max_rooms_per_session).
     #[error("a session may be in at most {0} rooms")]
     TooManyRooms(usize),
@@ -103,7 +107,7 @@ impl Error {
             | Error::InvalidJson(_)
             | Error::InvalidCursor(_)
             | Error::InvalidAckId => StatusCode::BAD_REQUEST,
-            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::PayloadTooLarge(_) | Error::MessageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Json(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -140,6 +144,7 @@ impl Error {
             Error::AckTimeout { .. } => "ack_timeout",
             Error::InvalidAckId => "invalid_ack_id",
             Error::TooManyRooms(_) => "too_many_rooms",
+            Error::MessageTooLarge(_) => "message_too_large",
         }
     }
 

@@ -74,6 +74,8 @@ async fn server() -> (TestServer, Arc<AtomicUsize>) {
                 HandlerResult::Ok(())
             });
         })
+        // Files up to the body limit: the data limit (64 KiB by default) raised to it.
+        .config(|c| c.max_message_size = c.max_body_size)
         .start()
         .await;
     (server, runs)

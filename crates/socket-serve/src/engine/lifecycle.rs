@@ -276,14 +276,17 @@ pub(crate) async fn end_session(
             tracing::error!(id = %meta.public_id, error = %err, "on_disconnect failed");
         }
     }
-    if engine.config.presence_events {
-        // Its rooms stay readable until the purge.
-        for (room, _) in engine.store.rooms(sid).await?.rooms {
-            let event = crate::engine::presence::PRESENCE_LEAVE;
-            crate::engine::presence::announce(engine, &room, event, &meta.public_id, None).await?;
-        }
-    }
+    // Its rooms are readable until the purge; the leaves are announced after it, so a
+    // member that hears one and reads the room's list no longer finds it there.
+    let rooms = match engine.config.presence_events {
+        true => engine.store.rooms(sid).await?.rooms,
+        false => Vec::new(),
+    };
     engine.store.purge_session(sid).await?;
+    for (room, _) in rooms {
+        let event = crate::engine::presence::PRESENCE_LEAVE;
+        crate::engine::presence::announce(engine, &room, event, &meta.public_id, None).await?;
+    }
     Ok(())
 }
 

@@ -216,6 +216,7 @@ async fn message(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Bo
     let (info, body) = split(req);
     let bytes = body::read_limited(body, engine.config.max_body_size).await?;
     let raw: RawMessage = body::parse_json(&bytes, false)?;
+    check_size(engine, bytes.len(), &raw.data)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
     let event = raw.event.filter(|e| !e.is_empty());
@@ -264,6 +265,20 @@ async fn disconnect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response
     Ok(json_response(StatusCode::OK, &answer))
 }
 
+/// Refuses `data` over `max_message_size` (as JSON text). Only bodies that could hold that
+/// much are measured.
+fn check_size(engine: &Engine, body_len: usize, data: &Value) -> Result<(), Error> {
+    let max = engine.config.max_message_size;
+    if body_len <= max {
+        return Ok(());
+    }
+    let too_large = serde_json::to_vec(data).map_or(true, |json| json.len() > max);
+    if too_large {
+        return Err(Error::MessageTooLarge(max));
+    }
+    Ok(())
+}
+
 /// The ack body as sent, every field optional so a missing one gets its own error.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -278,6 +293,7 @@ async fn ack(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>,
     let (_, body) = split(req);
     let bytes = body::read_limited(body, engine.config.max_body_size).await?;
     let raw: RawAck = body::parse_json(&bytes, false)?;
+    check_size(engine, bytes.len(), &raw.data)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
     let ack_id = raw.ack_id.filter(|s| !s.is_empty());
