@@ -17,7 +17,8 @@ function open(opts = {}) {
 }
 
 before(async () => {
-  if (!NO_SERVER) server = await startChat();
+  // Files up to the body limit: the data limit (64 KiB by default) raised to it.
+  if (!NO_SERVER) server = await startChat({ env: { SOCKET_SERVE_MAX_MESSAGE_BYTES: String(1024 * 1024) } });
 });
 
 after(async () => {

@@ -31,7 +31,8 @@ before(async () => {
   const { chromium } = await import("playwright-core");
   // Every stream is cut after a second (with retry:), so every test here crosses rotations.
   [server, browser] = await Promise.all([
-    startChat({ env: { SOCKET_SERVE_MAX_STREAM_MS: "1000" } }),
+    // A 200 KB binary echo: the data limit (64 KiB by default) raised.
+    startChat({ env: { SOCKET_SERVE_MAX_STREAM_MS: "1000", SOCKET_SERVE_MAX_MESSAGE_BYTES: String(1024 * 1024) } }),
     chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true }),
   ]);
 });
