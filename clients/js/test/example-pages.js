@@ -41,7 +41,7 @@ export async function launchChromium() {
 /**
  * Two origins of the example `bin`: one instance on the memory store (`redis: false`, both
  * origins the same), or two instances on different ports sharing one new redis-server.
- * Resolves { origins: [a, b], stop() }.
+ * Resolves { origins: [a, b], redisUrl (with Redis), stop() }.
  */
 export async function startExample(bin, { redis = false, env = {} } = {}) {
   if (!redis) {
@@ -52,6 +52,7 @@ export async function startExample(bin, { redis = false, env = {} } = {}) {
   const both = await Promise.all([0, 1].map(() => startChat({ bin, env: { ...env, REDIS_URL: store.url } })));
   return {
     origins: both.map((s) => s.origin),
+    redisUrl: store.url,
     stop: async () => {
       await Promise.all(both.map((s) => s.stop()));
       await store.stop();
