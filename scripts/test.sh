@@ -11,8 +11,9 @@ bash scripts/install-deps.sh
 
 # Tests that run binaries as processes (as the README and the platforms do) need them:
 # the chat example, its Lambda function and Vercel function, the local Lambda, the CLI,
-# the namespaces and cursors examples (their browser tests).
-cargo build -p chat -p chat-lambda -p chat-vercel -p socket-serve-cli -p namespaces -p cursors
+# the namespaces, cursors, notifications and dashboard examples (their browser tests).
+cargo build -p chat -p chat-lambda -p chat-vercel -p socket-serve-cli -p namespaces -p cursors \
+  -p notifications -p dashboard
 cargo build -p socket-serve-test-support --bin local-lambda
 
 # Everything, with the server's behaviour tests on the in-memory store; then the same
