@@ -85,7 +85,9 @@ fn now() -> Duration {
 /// The last [`HISTORY`] seconds' points, up to the last whole second, oldest first.
 pub fn snapshot() -> Vec<Point> {
     let last = now().as_secs().saturating_sub(1);
-    (last.saturating_sub(HISTORY - 1)..=last).map(point).collect()
+    (last.saturating_sub(HISTORY - 1)..=last)
+        .map(point)
+        .collect()
 }
 
 /// Registers the dashboard's handler on `io`: a new viewer joins [`VIEWERS`] and gets its
@@ -134,7 +136,10 @@ pub fn app(io: &SocketServe) -> axum::Router {
     let css = [(header::CONTENT_TYPE, "text/css; charset=utf-8")];
     axum::Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/vendor/uPlot.iife.min.js", get(|| async { (js, UPLOT_JS) }))
+        .route(
+            "/vendor/uPlot.iife.min.js",
+            get(|| async { (js, UPLOT_JS) }),
+        )
         .route("/vendor/uPlot.min.css", get(|| async { (css, UPLOT_CSS) }))
         .nest("/socket", io.router())
 }

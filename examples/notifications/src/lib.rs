@@ -81,7 +81,11 @@ async fn hello(socket: Socket, msg: Hello) -> HandlerResult<Ack<Value>> {
 }
 
 async fn received(socket: Socket, _: Value) -> HandlerResult<Ack<Value>> {
-    let unread = socket.get::<u32>(UNREAD).await?.unwrap_or(0).saturating_add(1);
+    let unread = socket
+        .get::<u32>(UNREAD)
+        .await?
+        .unwrap_or(0)
+        .saturating_add(1);
     socket.set(UNREAD, unread).await?;
     Ok(Ack(json!({ "unread": unread })))
 }
