@@ -143,3 +143,21 @@ pub fn app(io: &SocketServe) -> axum::Router {
         .route("/vendor/uPlot.min.css", get(|| async { (css, UPLOT_CSS) }))
         .nest("/socket", io.router())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_stay_in_range_and_the_snapshot_is_the_last_minute() {
+        for t in 1_700_000_000..1_700_086_400 {
+            let p = point(t);
+            assert!((0.0..=100.0).contains(&p.cpu), "{p:?}");
+            assert!(p.rps > 0.0 && p.queue <= 20, "{p:?}");
+        }
+        let snap = snapshot();
+        assert_eq!(snap.len() as u64, HISTORY);
+        assert!(snap.windows(2).all(|w| w[1].t == w[0].t + 1));
+        assert!(snap[snap.len() - 1].t < now().as_secs());
+    }
+}
