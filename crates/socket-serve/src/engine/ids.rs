@@ -19,7 +19,8 @@ pub(crate) fn new_public_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A random id for this process (its heartbeat channel).
+/// A random id for this process (its heartbeat channel on Redis).
+#[cfg(feature = "redis")]
 pub(crate) fn new_instance_id() -> String {
     new_public_id()
 }
