@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# cargo-fuzz needs the nightly toolchain: added when a fresh machine lacks it.
+rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 seconds="${FUZZ_SECONDS:-15}"
 targets=("$@")

@@ -24,7 +24,7 @@ use crate::store::{Entry, EntryKind, Live, LogId, LogRead, Outgoing, Subscriptio
 /// The `ackId` of an emit: derived from its idempotency key when it has one (a handler
 /// re-run after a crash asks with the same id, and finds a reply that came meanwhile),
 /// random otherwise.
-pub(crate) fn ack_id(dedup: Option<&(String, String)>) -> String {
+fn ack_id(dedup: Option<&(String, String)>) -> String {
     match dedup {
         Some((scope, key)) => {
             let mut hasher = fnv::FnvHasher::default();
@@ -37,17 +37,18 @@ pub(crate) fn ack_id(dedup: Option<&(String, String)>) -> String {
     }
 }
 
-/// Appends `out` (already carrying `ack_id`) to the session's log and waits up to
+/// Appends `out` to the session's log under an `ackId` (see [`ack_id`]) and waits up to
 /// `timeout` for the client's reply.
-pub(crate) async fn emit_and_wait<T: DeserializeOwned>(
+pub(crate) async fn ask<T: DeserializeOwned>(
     engine: &Engine,
     sid: &str,
     event: &str,
     out: Outbound,
-    ack_id: String,
     dedup: Option<(String, String)>,
     timeout: Duration,
 ) -> Result<T, Error> {
+    let ack_id = self::ack_id(dedup.as_ref());
+    let out = out.with_ack_id(&ack_id);
     let deadline = Instant::now() + timeout;
     let replies = LogId::Ack {
         sid: sid.to_owned(),

@@ -186,10 +186,8 @@ impl SessionEmitter {
     ) -> Result<T, Error> {
         let out = emit::envelope(event, &data, None, None)?;
         let sid = self.found().await?.sid;
-        let id = crate::engine::ack::ack_id(self.dedup.as_ref());
-        let out = out.with_ack_id(&id);
         let dedup = self.dedup.clone();
-        crate::engine::ack::emit_and_wait(&self.engine, &sid, event, out, id, dedup, timeout).await
+        crate::engine::ack::ask(&self.engine, &sid, event, out, dedup, timeout).await
     }
 }
 
@@ -234,30 +232,15 @@ impl SessionEmitter {
     /// ```
     pub async fn join(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
-        let found = self.found().await?;
-        let engine = &self.engine;
-        let max = engine.config.max_rooms_per_session;
-        let joined = engine
-            .store
-            .join(&found.sid, &self.public_id, room, max)
-            .await?;
-        crate::engine::presence::joined(engine, room, &self.public_id, joined).await
+        let sid = self.found().await?.sid;
+        crate::engine::presence::join(&self.engine, &sid, &self.public_id, room).await
     }
 
     /// Makes the session leave `room`, from anywhere.
     pub async fn leave(&self, room: &str) -> Result<(), Error> {
         emit::validate_room(room)?;
-        let found = self.found().await?;
-        let engine = &self.engine;
-        let left = engine
-            .store
-            .leave(&found.sid, &self.public_id, room)
-            .await?;
-        if left && engine.config.presence_events {
-            let event = crate::engine::presence::PRESENCE_LEAVE;
-            crate::engine::presence::announce(engine, room, event, &self.public_id, None).await?;
-        }
-        Ok(())
+        let sid = self.found().await?.sid;
+        crate::engine::presence::leave(&self.engine, &sid, &self.public_id, room).await
     }
 
     /// Ends the session from the server (`on_disconnect` runs here, its streams end).

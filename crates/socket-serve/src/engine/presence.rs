@@ -152,22 +152,40 @@ impl Socket {
     }
 }
 
-/// What a join means for the caller: `presence:join` when it took effect (with
-/// `presence_events`), [`Error::TooManyRooms`] when refused.
-pub(crate) async fn joined(
+/// Joins `room` for the session `sid` (public id `public_id`), as a handler or a server-side
+/// call does: `presence:join` when it took effect (with `presence_events`),
+/// [`Error::TooManyRooms`] when refused.
+pub(crate) async fn join(
     engine: &Arc<Engine>,
-    room: &str,
+    sid: &str,
     public_id: &str,
-    join: Join,
+    room: &str,
 ) -> Result<(), Error> {
-    match join {
+    validate_room(room)?;
+    let max = engine.config.max_rooms_per_session;
+    match engine.store.join(sid, public_id, room, max).await? {
         Join::Joined(joined) if engine.config.presence_events => {
             let meta = joined.presence.as_deref();
             announce(engine, room, PRESENCE_JOIN, public_id, meta).await
         }
-        Join::Full => Err(Error::TooManyRooms(engine.config.max_rooms_per_session)),
+        Join::Full => Err(Error::TooManyRooms(max)),
         Join::Joined(_) | Join::AlreadyIn | Join::Gone => Ok(()),
     }
+}
+
+/// Leaves `room`: `presence:leave` when it took effect (with `presence_events`).
+pub(crate) async fn leave(
+    engine: &Arc<Engine>,
+    sid: &str,
+    public_id: &str,
+    room: &str,
+) -> Result<(), Error> {
+    validate_room(room)?;
+    let left = engine.store.leave(sid, public_id, room).await?;
+    if left && engine.config.presence_events {
+        announce(engine, room, PRESENCE_LEAVE, public_id, None).await?;
+    }
+    Ok(())
 }
 
 /// Sends a presence event about `public_id` to `room`, leaving `public_id` out.

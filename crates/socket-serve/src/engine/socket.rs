@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::engine::ack;
 use crate::engine::emit::{self, BroadcastOperator};
-use crate::engine::presence::{self, PRESENCE_LEAVE};
+use crate::engine::presence;
 use crate::engine::request::{RequestInfo, NO_HEADERS};
 use crate::engine::{lifecycle, Engine, SocketServe};
 use crate::error::Error;
@@ -253,10 +253,15 @@ impl Socket {
         let out = emit::envelope(event, &data, None, None)?;
         let log = LogId::Session(self.inner.sid.clone());
         let dedup = self.dedup_key(&log, out.content);
-        let id = ack::ack_id(dedup.as_ref());
-        let out = out.with_ack_id(&id);
-        let engine = &self.inner.engine;
-        ack::emit_and_wait(engine, &self.inner.sid, event, out, id, dedup, timeout).await
+        ack::ask(
+            &self.inner.engine,
+            &self.inner.sid,
+            event,
+            out,
+            dedup,
+            timeout,
+        )
+        .await
     }
 
     /// Sends `event` to every session but this one; `from` names this one.
@@ -289,28 +294,14 @@ impl Socket {
     /// [`Error::TooManyRooms`] when it is in
     /// [`Config::max_rooms_per_session`](crate::Config::max_rooms_per_session) rooms already.
     pub async fn join(&self, room: &str) -> Result<(), Error> {
-        emit::validate_room(room)?;
-        let engine = &self.inner.engine;
-        let max = engine.config.max_rooms_per_session;
-        let joined = engine
-            .store
-            .join(&self.inner.sid, &self.inner.public_id, room, max)
-            .await?;
-        presence::joined(engine, room, self.id(), joined).await
+        let inner = &self.inner;
+        presence::join(&inner.engine, &inner.sid, &inner.public_id, room).await
     }
 
     /// Leaves `room` (with `presence_events`, its members get `presence:leave` `{"id"}`).
     pub async fn leave(&self, room: &str) -> Result<(), Error> {
-        emit::validate_room(room)?;
-        let engine = &self.inner.engine;
-        let left = engine
-            .store
-            .leave(&self.inner.sid, &self.inner.public_id, room)
-            .await?;
-        if left && engine.config.presence_events {
-            presence::announce(engine, room, PRESENCE_LEAVE, self.id(), None).await?;
-        }
-        Ok(())
+        let inner = &self.inner;
+        presence::leave(&inner.engine, &inner.sid, &inner.public_id, room).await
     }
 
     /// The rooms this session is in.
