@@ -11,9 +11,10 @@ bash scripts/install-deps.sh
 
 # Tests that run binaries as processes (as the README and the platforms do) need them:
 # the chat example, its Lambda function and Vercel function, the local Lambda, the CLI,
-# the namespaces, cursors, notifications and dashboard examples (their browser tests).
+# the namespaces, cursors, notifications and dashboard examples (their browser tests), each
+# with its `<name>-lambda` and `<name>-vercel` entry points (every binary of the package).
 cargo build -p chat -p chat-lambda -p chat-vercel -p socket-serve-cli -p namespaces -p cursors \
-  -p notifications -p dashboard
+  -p notifications -p dashboard --bins
 cargo build -p socket-serve-test-support --bin local-lambda
 
 # Everything, with the server's behaviour tests on the in-memory store; then the same
@@ -65,3 +66,16 @@ echo "JS client suite against chat-lambda in the local Lambda"
   LOCAL_LAMBDA_TIMEOUT_MS=20000 LOCAL_LAMBDA_FREEZE=1 node --test "${serverless_tests[@]}")
 echo "JS client suite against chat-vercel"
 (cd clients/js && SOCKET_SERVE_CHAT_BIN="$target/chat-vercel" node --test "${serverless_tests[@]}")
+
+# The examples' browser tests on Redis (two instances, each page on its own), against their
+# serverless entry points: each `<name>-lambda` in the local Lambda, the dashboard (whose
+# ticker runs only while an instance serves a request) also as `dashboard-vercel`.
+for name in cursors notifications dashboard; do
+  echo "$name browser test against $name-lambda in the local Lambda"
+  upper=$(echo "$name" | tr a-z A-Z)
+  (cd clients/js && env "SOCKET_SERVE_${upper}_BIN=$target/local-lambda" LOCAL_LAMBDA_FUNCTION="$target/$name-lambda" \
+    LOCAL_LAMBDA_TIMEOUT_MS=20000 LOCAL_LAMBDA_FREEZE=1 node --test --test-name-pattern="on Redis" "test/examples-$name.test.js")
+done
+echo "dashboard browser test against dashboard-vercel"
+(cd clients/js && SOCKET_SERVE_DASHBOARD_BIN="$target/dashboard-vercel" \
+  node --test --test-name-pattern="on Redis" test/examples-dashboard.test.js)

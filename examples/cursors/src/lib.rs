@@ -20,7 +20,7 @@ use axum::response::Html;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use socket_serve::{Ack, HandlerError, HandlerResult, Socket, SocketServe};
+use socket_serve::{Ack, Config, HandlerError, HandlerResult, Socket, SocketServe};
 
 /// The page.
 const PAGE: &str = include_str!("../static/index.html");
@@ -96,4 +96,21 @@ pub fn app(io: &SocketServe) -> axum::Router {
     axum::Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .nest("/socket", io.router())
+}
+
+/// The whole app on the server `config` describes, with presence events on (the page needs
+/// them): what the Lambda and Vercel entry points serve.
+///
+/// ```
+/// let app = cursors::build(socket_serve::Config::default()).unwrap();
+/// # let _ = app;
+/// ```
+pub fn build(config: Config) -> Result<entry_points::App, entry_points::Error> {
+    let config = Config {
+        presence_events: true,
+        ..config
+    };
+    let io = SocketServe::new(config)?;
+    register(&io);
+    Ok(entry_points::App::new(app(&io), &io))
 }

@@ -23,7 +23,7 @@ use axum::http::header;
 use axum::response::Html;
 use axum::routing::get;
 use serde::Serialize;
-use socket_serve::{Emitter, Socket, SocketServe};
+use socket_serve::{Config, Emitter, Socket, SocketServe};
 
 /// The page.
 const PAGE: &str = include_str!("../static/index.html");
@@ -107,19 +107,37 @@ pub fn register(io: &SocketServe) {
     });
 }
 
+/// How many ended seconds a [`ticker`] sends at most when it wakes late: a serverless
+/// platform freezes an instance between requests, and its ticker wakes with the next one.
+/// Older seconds stay a gap (unless another instance sent them).
+pub const CATCH_UP: u64 = 5;
+
 /// Emits each second's [`point`] to [`VIEWERS`], just after the second ends, with the
-/// idempotency key `tick-<t>` (so many instances send each second once). Runs until the
+/// idempotency key `tick-<t>` (so many instances send each second once). Woken late, it
+/// sends the seconds it missed first, at most [`CATCH_UP`], oldest first: a second is in
+/// the room's log before any later one, whichever instances sent them. Runs until the
 /// task is dropped; a failed emit is logged to stderr and the next second goes on.
+///
+/// On a long-running server it ticks every second. On Lambda and Vercel it runs while its
+/// instance serves a request; a viewer's open stream is such a request, so while anyone
+/// watches, some instance ticks (and with nobody watching nothing needs to).
 pub async fn ticker(emitter: Emitter) {
+    let mut unsent: Option<u64> = None; // the first second this ticker has not sent
     loop {
         let elapsed = now();
         let next = elapsed.as_secs() + 1;
         tokio::time::sleep(Duration::from_secs(next) - elapsed).await;
-        let t = next - 1; // the second that just ended
-        let once = emitter.once(&format!("tick-{t}"));
-        if let Err(e) = once.to(VIEWERS).emit("tick", point(t)).await {
-            eprintln!("dashboard: tick {t} not sent: {e}");
+        let current = now().as_secs(); // every second before it has ended
+        let first = unsent
+            .unwrap_or(current.saturating_sub(1))
+            .max(current.saturating_sub(CATCH_UP));
+        for t in first..current {
+            let once = emitter.once(&format!("tick-{t}"));
+            if let Err(e) = once.to(VIEWERS).emit("tick", point(t)).await {
+                eprintln!("dashboard: tick {t} not sent: {e}");
+            }
         }
+        unsent = Some(current.max(first));
     }
 }
 
@@ -142,6 +160,23 @@ pub fn app(io: &SocketServe) -> axum::Router {
         )
         .route("/vendor/uPlot.min.css", get(|| async { (css, UPLOT_CSS) }))
         .nest("/socket", io.router())
+}
+
+/// The whole app on the server `config` describes, its [`ticker`] spawned: what the Lambda
+/// and Vercel entry points serve. Call it inside a Tokio runtime.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = dashboard::build(socket_serve::Config::default()).unwrap();
+/// # let _ = app;
+/// # }
+/// ```
+pub fn build(config: Config) -> Result<entry_points::App, entry_points::Error> {
+    let io = SocketServe::new(config)?;
+    register(&io);
+    tokio::spawn(ticker(io.emitter()));
+    Ok(entry_points::App::new(app(&io), &io))
 }
 
 #[cfg(test)]

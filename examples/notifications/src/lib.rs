@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use socket_serve::{Ack, Emitter, HandlerError, HandlerResult, Socket, SocketServe};
+use socket_serve::{Ack, Config, Emitter, HandlerError, HandlerResult, Socket, SocketServe};
 
 /// The page.
 const PAGE: &str = include_str!("../static/index.html");
@@ -172,4 +172,17 @@ pub fn app(io: &SocketServe) -> axum::Router {
         .route("/notify", post(notify))
         .with_state(io.emitter())
         .nest("/socket", io.router())
+}
+
+/// The whole app on the server `config` describes: what the Lambda and Vercel entry points
+/// serve. The webhook is a route like any other, so it works there unchanged.
+///
+/// ```
+/// let app = notifications::build(socket_serve::Config::default()).unwrap();
+/// # let _ = app;
+/// ```
+pub fn build(config: Config) -> Result<entry_points::App, entry_points::Error> {
+    let io = SocketServe::new(config)?;
+    register(&io);
+    Ok(entry_points::App::new(app(&io), &io))
 }

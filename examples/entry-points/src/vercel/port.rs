@@ -1,7 +1,7 @@
 //! Which port the runtime listens on, and knowing when it does.
 //!
 //! `vercel_runtime::run` binds `127.0.0.1:$VERCEL_DEV_PORT` (3000 when unset or not a
-//! number) and tells nobody the port when it is 0. The chat example's contract (tests,
+//! number) and tells nobody the port when it is 0. The examples' contract (tests,
 //! benchmarks, the JS suite) is `PORT` (0 for a free one) and a stdout line printed once
 //! the server listens. [`choose`] turns one into the other before the runtime starts;
 //! [`wait_until_accepting`] holds the line back until a connection is really accepted.
@@ -23,10 +23,10 @@ pub const DEFAULT_PORT: u16 = 3000;
 ///
 /// ```
 /// let env = |name: &str| (name == "PORT").then(|| "8123".to_string());
-/// assert_eq!(chat_vercel::port::choose(env).unwrap(), 8123);
-/// assert_eq!(chat_vercel::port::choose(|_| None).unwrap(), 3000);
+/// assert_eq!(entry_points::vercel::port::choose(env).unwrap(), 8123);
+/// assert_eq!(entry_points::vercel::port::choose(|_| None).unwrap(), 3000);
 /// let bad = |name: &str| (name == "PORT").then(|| "http".to_string());
-/// assert!(chat_vercel::port::choose(bad).unwrap_err().to_string().contains("PORT"));
+/// assert!(entry_points::vercel::port::choose(bad).unwrap_err().to_string().contains("PORT"));
 /// ```
 pub fn choose(get: impl Fn(&str) -> Option<String>) -> Result<u16, Error> {
     let set = |name: &'static str| {

@@ -1,0 +1,6 @@
+//! The cursors example as an AWS Lambda function (Function URL, `RESPONSE_STREAM`): the
+//! same app as `cargo run -p cursors`, on Redis. See `docs/DEPLOY.md`.
+
+fn main() -> std::process::ExitCode {
+    entry_points::lambda::main(cursors::build)
+}
