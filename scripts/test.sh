@@ -60,7 +60,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 export REDIS_URL="redis://127.0.0.1:$redis_port"
-serverless_tests=(test/resume.test.js test/compat.test.js test/client.test.js test/polling.test.js test/binary.test.js test/acks.test.js)
+serverless_tests=(test/resume.test.js test/resume-storage.test.js test/compat.test.js test/client.test.js test/polling.test.js test/binary.test.js test/acks.test.js)
 echo "JS client suite against chat-lambda in the local Lambda"
 (cd clients/js && SOCKET_SERVE_CHAT_BIN="$target/local-lambda" LOCAL_LAMBDA_FUNCTION="$target/chat-lambda" \
   LOCAL_LAMBDA_TIMEOUT_MS=20000 LOCAL_LAMBDA_FREEZE=1 node --test "${serverless_tests[@]}")

@@ -141,6 +141,23 @@ export interface ConnectOptions {
   headers?: Record<string, string>;
   /** Connect at once. Default true; with false, call `socket.connect()` (emits queue until then). */
   autoConnect?: boolean;
+  /**
+   * Keep the session across page loads: the session id, public id and cursor are saved in
+   * this storage (e.g. `sessionStorage`), and the next socket made with it resumes that
+   * session from the cursor (`connect` with `resumed: true`), or connects anew when the
+   * server no longer knows it. The entry holds the session credential: readable by the
+   * page's own scripts only, as the socket in memory is. Removed by `disconnect()`.
+   */
+  resume?: ResumeStorage;
+  /** The key of the saved entry. Default `"socket-serve:" + url`. */
+  resumeKey?: string;
+}
+
+/** What `resume` needs of a storage: Web Storage's `sessionStorage` has it. */
+export interface ResumeStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
 }
 
 /** The part of EventSource the client uses. */
@@ -163,10 +180,14 @@ export interface MessageMeta {
 }
 
 export interface ConnectInfo {
-  /** Public id of the (new) session. */
+  /** Public id of the session. */
   id: string;
-  /** Always false: a new session has nothing to recover. */
-  recovered: false;
+  /** False for a new session; for a `resumed` one, whether everything since the saved
+   * cursor was replayed (false: older than the server's recovery window). */
+  recovered: boolean;
+  /** The session was carried over from a previous page load (`resume` option): its rooms
+   * and state are there, and what was sent to it meanwhile was replayed. */
+  resumed: boolean;
   /** When this session replaces one that was lost: the public id of the old one. */
   previousId?: string;
 }

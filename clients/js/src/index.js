@@ -407,7 +407,45 @@ const DEFAULTS = {
   credentials: "same-origin",
   headers: undefined,
   autoConnect: true,
+  resume: undefined,
+  resumeKey: undefined,
 };
+
+/**
+ * Where a socket made with `resume: storage` keeps its session across page loads: one
+ * JSON entry `{sessionId, id, cursor}` under `key` of a Web Storage (`sessionStorage`) or
+ * anything with its `getItem`, `setItem` and `removeItem`. A full or refusing storage
+ * only means the next load starts a new session.
+ */
+function resumeStore(storage, key) {
+  for (const m of ["getItem", "setItem", "removeItem"]) {
+    if (typeof storage[m] !== "function") throw new TypeError(`options.resume must be a Storage (it has no ${m})`);
+  }
+  const attempt = (f) => {
+    try {
+      return f();
+    } catch {
+      return null;
+    }
+  };
+  return {
+    load() {
+      const saved = attempt(() => JSON.parse(storage.getItem(key)));
+      if (!saved || typeof saved.sessionId !== "string" || saved.sessionId === "") return null;
+      return {
+        sessionId: saved.sessionId,
+        id: typeof saved.id === "string" ? saved.id : "",
+        cursor: typeof saved.cursor === "string" ? saved.cursor : null,
+      };
+    },
+    save(entry) {
+      attempt(() => storage.setItem(key, JSON.stringify(entry)));
+    },
+    clear() {
+      attempt(() => storage.removeItem(key));
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------
 // The socket
@@ -451,6 +489,8 @@ export class Socket {
   #idCounter = 0;
   #transportIndex = 0;
   #started = false;
+  #resume = null; // see resumeStore
+  #restored = false; // the current session was carried over from a previous page load
 
   constructor(url, options) {
     options = options || {};
@@ -464,6 +504,7 @@ export class Socket {
     const f = opts.fetch || globalThis.fetch;
     if (typeof f !== "function") throw new TypeError("no fetch: pass options.fetch");
     this.#fetch = (input, init) => f(input, init);
+    if (opts.resume) this.#resume = resumeStore(opts.resume, opts.resumeKey || `socket-serve:${this.#base}`);
     if (opts.autoConnect) this.connect();
   }
 
@@ -718,6 +759,14 @@ export class Socket {
     this.#attempt = 0;
     this.#transport = null;
     this.#transportIndex = 0;
+    const saved = this.#resume && !this.#sessionId ? this.#resume.load() : null;
+    if (saved) {
+      // The session of a previous page load: its stream resumes from the saved cursor.
+      this.#sessionId = saved.sessionId;
+      this.id = saved.id;
+      this.#cursor = saved.cursor;
+      this.#restored = true;
+    }
     this.#run(ep);
     return this;
   }
@@ -751,6 +800,7 @@ export class Socket {
         this.id = typeof res.id === "string" ? res.id : "";
         this.#cursor = typeof res.cursor === "string" ? res.cursor : null;
         this.#goneSid = null;
+        this.#saveResume();
         this.#wakePump();
       }
       const sid = this.#sessionId;
@@ -872,7 +922,9 @@ export class Socket {
 
   #sessionLost() {
     const announced = this.#announced;
-    if (announced) this.#previousId = this.id;
+    if (announced || this.#restored) this.#previousId = this.id;
+    this.#restored = false;
+    if (this.#resume) this.#resume.clear();
     this.#sessionId = null;
     this.#cursor = null;
     this.#goneSid = null;
@@ -896,9 +948,12 @@ export class Socket {
     if (this.#state === "connecting") {
       this.#state = "connected";
       this.connected = true;
-      this.recovered = false;
+      // A session carried over from a previous page load resumed from its saved cursor.
+      const resumed = this.#restored;
+      this.#restored = false;
+      this.recovered = resumed && recovered !== false;
       this.#announced = true;
-      const info = { id: this.id, recovered: false };
+      const info = { id: this.id, recovered: this.recovered, resumed };
       if (this.#previousId !== undefined) info.previousId = this.#previousId;
       this.#previousId = undefined;
       this.#wakePump();
@@ -926,7 +981,14 @@ export class Socket {
   }
 
   #advance(id) {
-    if (this.#cursor === null || !(compareCursors(id, this.#cursor) <= 0)) this.#cursor = id;
+    if (this.#cursor !== null && compareCursors(id, this.#cursor) <= 0) return;
+    this.#cursor = id;
+    this.#saveResume();
+  }
+
+  /** Keeps the session and its cursor for the next page load (with `resume`). */
+  #saveResume() {
+    if (this.#resume && this.#sessionId) this.#resume.save({ sessionId: this.#sessionId, id: this.id, cursor: this.#cursor });
   }
 
   /**
@@ -1287,6 +1349,8 @@ export class Socket {
     this.connected = false;
     this.#announced = false;
     this.#sessionId = null;
+    this.#restored = false;
+    if (this.#resume) this.#resume.clear();
     this.#transport = null;
     this.#previousId = undefined;
     if (this.#life) this.#life.abort(CLOSED);

@@ -36,7 +36,7 @@ test("connect: returns at once, then `connect` with the public id, and the serve
   assert.equal(socket.transport, "sse");
   assert.match(socket.id, /^[A-Za-z0-9_-]{16}$/, "a public id");
   assert.match(socket.sessionId, /^[0-9a-f]{32}$/, "the private session id");
-  assert.deepEqual(info, { id: socket.id, recovered: false });
+  assert.deepEqual(info, { id: socket.id, recovered: false, resumed: false });
   const [data, meta] = await welcome;
   assert.deepEqual(data, { id: socket.id });
   assert.match(meta.cursor, /^\d+-\d+$/);

@@ -1,7 +1,8 @@
 // The chat example in headless Chromium, as two users on two browser contexts: nicknames,
 // a room's member list following joins and leaves, typing indicators, and a conversation
-// across a page reload and a cut stream (streams also rotate every second) in which the
-// history and the live messages show each message once, in order. Once on the memory
+// across a page reload (the page resumes its session; messages are sent while it reloads)
+// and a cut stream (streams also rotate every second) in which the history and the live
+// messages show each message once, in order. Once on the memory
 // store, once on Redis with each page on its own instance.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -59,6 +60,9 @@ async function send(p, text) {
   await p.page.press("#text", "Enter");
 }
 
+/** Resolves once the server has handled everything `p` emitted so far (one POST at a time, in order). */
+const handled = (p) => p.page.evaluate(() => window.chatSocket.emitWithAck("echo", "handled"));
+
 /** Waits until `p` shows at least `n` lines of class `cls`. */
 async function shows(p, cls, n) {
   await p.page.waitForFunction(({ cls, n }) => document.querySelectorAll(`#log li.${cls}`).length >= n, { cls, n }, { timeout: 10000 });
@@ -111,28 +115,43 @@ async function scenario({ redis }) {
     await bob.page.click('#rooms li[data-room="lobby"] .room-name');
     for (const m of ["m1", "m2", "m3"]) await send(bob, m);
     await shows(ann, "chat", 3);
+    // Reload: the new page's first stream waits until Bob has sent m4 and m5, which reach
+    // no page of Ann's; the page resumes her session from its saved cursor and gets them.
+    let asked;
+    const streamAsked = new Promise((resolve) => (asked = resolve));
+    let release;
+    const sent = new Promise((resolve) => (release = resolve));
+    await ann.page.route(/\/socket\/sse\?/, async (route) => {
+      asked();
+      await sent;
+      await route.continue();
+    }, { times: 1 });
     await ann.page.reload();
-    const newId = await ready(ann.page);
-    assert.notEqual(newId, ann.id, "a reload is a new session");
-    assert.deepEqual(await lines(ann, "chat"), ["Bob: m1", "Bob: m2", "Bob: m3"], "the history, once, in order");
-    await member(ann, "lobby", "Bob");
-    await bob.page.waitForSelector(`#rooms li[data-room="lobby"] .members li[data-id="${newId}"]`, { timeout: 10000 });
-    // Her old session left as the page went (pagehide), not two minutes later when it expired.
-    await bob.page.waitForSelector(`#rooms li[data-room="lobby"] .members li[data-id="${ann.id}"]`, { state: "detached", timeout: 10000 });
+    await streamAsked; // the old page is gone
+    for (const m of ["m4", "m5"]) await send(bob, m);
+    await handled(bob);
+    release();
+    assert.equal(await ready(ann.page), ann.id, "a reload resumes the same session");
+    assert.equal(await ann.page.textContent("#status"), "resumed");
+    await shows(ann, "chat", 5);
+    assert.deepEqual(await lines(ann, "chat"), ["m1", "m2", "m3", "m4", "m5"].map((m) => `Bob: ${m}`), "the history, then what was sent meanwhile");
     assert.equal(await ann.page.textContent("#room-title"), "# lobby", "the page kept its room");
+    // Bob's list shows Ann once, with her name (the session's presence).
+    await member(bob, "lobby", "Ann");
+    assert.equal(await bob.page.locator(`#rooms li[data-room="lobby"] .members li[data-id="${ann.id}"]`).count(), 1);
 
     // Cut: the next stream Ann opens fails; the client reconnects and resumes from its cursor.
     await ann.page.route(/\/socket\/sse\?/, (route) => route.abort("connectionreset"), { times: 1 });
-    for (const m of ["m4", "m5", "m6"]) await send(bob, m);
+    for (const m of ["m6", "m7", "m8"]) await send(bob, m);
     await ann.page.waitForFunction(() => document.getElementById("status").textContent === "recovered", null, { timeout: 10000 });
-    await send(bob, "m7");
-    await shows(ann, "chat", 7);
+    await send(bob, "m9");
+    await shows(ann, "chat", 9);
     // Everything sent to Ann before this echo has arrived once it is back.
     await ann.page.evaluate(() => new Promise((resolve) => {
       window.chatSocket.on("echo", (d) => d === "last" && resolve());
       window.chatSocket.emit("echo", "last");
     }));
-    const expected = ["m1", "m2", "m3", "m4", "m5", "m6", "m7"].map((m) => `Bob: ${m}`);
+    const expected = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"].map((m) => `Bob: ${m}`);
     assert.deepEqual(await lines(ann, "chat"), expected, "history and live messages: each once, in order");
     assert.deepEqual(await lines(ann, "mine"), ["Ann: hi Bob, welcome to #rust"]);
     assert.deepEqual([...ann.errors, ...bob.errors], []);

@@ -29,7 +29,7 @@ test("connect() returns at once; `connect` comes with the public id; server emit
   assert.equal(socket.connected, true);
   assert.equal(socket.state, "connected");
   assert.equal(socket.recovered, false);
-  assert.deepEqual(info, { id: socket.id, recovered: false });
+  assert.deepEqual(info, { id: socket.id, recovered: false, resumed: false });
   assert.match(socket.id, /^pub/);
   assert.equal(socket.transport, "sse");
   const [data, meta] = await welcome;
