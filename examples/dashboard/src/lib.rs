@@ -127,18 +127,25 @@ pub async fn ticker(emitter: Emitter) {
         let elapsed = now();
         let next = elapsed.as_secs() + 1;
         tokio::time::sleep(Duration::from_secs(next) - elapsed).await;
-        let current = now().as_secs(); // every second before it has ended
-        let first = unsent
-            .unwrap_or(current.saturating_sub(1))
-            .max(current.saturating_sub(CATCH_UP));
-        for t in first..current {
+        let due = due(unsent, now().as_secs());
+        for t in due.clone() {
             let once = emitter.once(&format!("tick-{t}"));
             if let Err(e) = once.to(VIEWERS).emit("tick", point(t)).await {
                 eprintln!("dashboard: tick {t} not sent: {e}");
             }
         }
-        unsent = Some(current.max(first));
+        unsent = Some(due.end);
     }
+}
+
+/// The seconds a ticker sends when it wakes in second `current` (every second before it has
+/// ended), `unsent` being the first it has not sent (`None`: it just started): the ones
+/// missed since, at most the last [`CATCH_UP`], oldest first.
+fn due(unsent: Option<u64>, current: u64) -> std::ops::Range<u64> {
+    let first = unsent
+        .unwrap_or(current.saturating_sub(1))
+        .max(current.saturating_sub(CATCH_UP));
+    first..current.max(first)
 }
 
 /// The whole app: the page at `/`, uPlot at `/vendor/`, the API at `/socket`.
@@ -182,6 +189,24 @@ pub fn build(config: Config) -> Result<entry_points::App, entry_points::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ticker_sends_the_second_that_ended_and_after_a_freeze_the_last_few_it_missed() {
+        assert_eq!(
+            due(None, 100),
+            99..100,
+            "a new ticker: the second that just ended"
+        );
+        assert_eq!(due(Some(100), 101), 100..101, "on time: one second");
+        assert_eq!(due(Some(100), 103), 100..103, "two seconds late: all three");
+        assert_eq!(
+            due(Some(100), 160),
+            155..160,
+            "frozen a minute: the last CATCH_UP"
+        );
+        assert_eq!(due(Some(100), 100), 100..100, "woken early: nothing");
+        assert_eq!(due(Some(100), 99), 100..100, "the clock went back: nothing");
+    }
 
     #[test]
     fn points_stay_in_range_and_the_snapshot_is_the_last_minute() {

@@ -9,10 +9,13 @@ interface Chat {
 
 const options: ConnectOptions = { transports: ["sse", "polling"], auth: { token: "t" }, autoConnect: false };
 const socket: Socket = connect("/socket", options);
-socket.on("connect", ({ id, recovered }) => {
-  const fresh: false = recovered; // a new session has nothing to recover
-  console.log(id.length, fresh);
+socket.on("connect", ({ id, recovered, resumed }) => {
+  const complete: boolean = recovered; // false for a new session
+  const carried: boolean = resumed; // the session of a previous page load (`resume`)
+  console.log(id.length, complete, carried);
 });
+const resuming: Socket = connect("/socket", { resume: sessionStorage, resumeKey: "chat" });
+void resuming;
 socket.on("reconnect", ({ attempt, recovered }) => console.log(attempt + 1, recovered ? "all" : "some lost"));
 socket.on("disconnect", (reason, { willReconnect }) => console.log(reason, willReconnect));
 socket.on<Chat>("chat", (msg: Chat, meta: MessageMeta) => console.log(msg.text, meta.from));
@@ -32,6 +35,8 @@ void e.code;
 connect("/socket", { transports: ["websocket"] });
 // @ts-expect-error: emitWithAck's options take a number
 socket.emitWithAck("x", 1, { timeout: "soon" });
+// @ts-expect-error: resume takes a Storage
+connect("/socket", { resume: "sessionStorage" });
 // @ts-expect-error: a socket's id is a string
 const n: number = socket.id;
 void n;
