@@ -1,4 +1,4 @@
-//! `cargo run -p cursors`: the dashboard example on 127.0.0.1:3000 (`HOST`, `PORT` override;
+//! `cargo run -p dashboard`: the dashboard example on 127.0.0.1:3000 (`HOST`, `PORT` override;
 //! `REDIS_URL` switches to the Redis store, and copies on different ports sharing one Redis
 //! show one stream: each second once, the same on both).
 
