@@ -104,13 +104,9 @@ async fn an_emit_is_one_round_trip_and_a_broadcast_costs_the_same_for_10_or_1000
                 .create_session(&sid, "p", None)
                 .await
                 .expect("session");
-            let subscription = store.subscribe();
+            let subscription = store.subscribe(1 << 20);
             store
-                .listen(&subscription, &LogId::Session(sid))
-                .await
-                .expect("listen");
-            store
-                .listen(&subscription, &LogId::All)
+                .listen(&subscription, &[LogId::Session(sid), LogId::All])
                 .await
                 .expect("listen");
             subscriptions.push(subscription);

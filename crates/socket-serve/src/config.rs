@@ -90,6 +90,27 @@ pub struct Config {
     /// refused with 413 `message_too_large` (the body limit, `max_body_size`, bounds the
     /// whole request). Default 64 KiB.
     pub max_message_size: usize,
+    /// Limits on what one client may make the server hold (issue 12, part A; see
+    /// `docs/SECURITY.md`). How many bytes one stream may have waiting (announced and not
+    /// yet sent, plus frames its HTTP body has not handed to the connection): past it the
+    /// stream ends with `retry:` and its client resumes from its cursor. Default 1 MiB.
+    pub stream_buffer_bytes: usize,
+    /// How many streams (SSE or long-polls) one session may have open; opening one more
+    /// ends the oldest. Default 4.
+    pub max_streams_per_session: usize,
+    /// How many keys of state (`Socket::set_state`) one session may hold; a write of a new
+    /// key past it is refused with 413 `state_too_large`. Default 64.
+    pub max_state_keys: usize,
+    /// How many bytes of state (keys and values) one session may hold; a write past it is
+    /// refused with 413 `state_too_large`. Default 64 KiB.
+    pub max_state_bytes: usize,
+    /// The largest handler answer kept for retries of its `messageId`; a larger one is
+    /// answered once and not kept, so a retry gets 410 `answer_not_kept` instead of running
+    /// the handler twice. Default 64 KiB.
+    pub max_kept_answer: usize,
+    /// Longest room name, in bytes; a longer one is refused with 400 `invalid_room`.
+    /// Default 128.
+    pub max_room_name: usize,
     /// Which other web origins may call the endpoints. Default: the server's own only (a
     /// request with any other `Origin` answers 403 `origin_forbidden` and creates nothing).
     pub cors: CorsConfig,
@@ -119,6 +140,12 @@ impl Default for Config {
             presence_events: false,
             max_rooms_per_session: 100,
             max_message_size: 64 * 1024,
+            stream_buffer_bytes: 1024 * 1024,
+            max_streams_per_session: 4,
+            max_state_keys: 64,
+            max_state_bytes: 64 * 1024,
+            max_kept_answer: 64 * 1024,
+            max_room_name: 128,
             cors: CorsConfig::default(),
         }
     }
@@ -177,6 +204,12 @@ impl Config {
     /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_MAX_ROOMS` | `max_rooms_per_session` |
     /// | `SOCKET_SERVE_MAX_MESSAGE_BYTES` | `max_message_size` |
+    /// | `SOCKET_SERVE_STREAM_BUFFER_BYTES` | `stream_buffer_bytes` |
+    /// | `SOCKET_SERVE_MAX_STREAMS` | `max_streams_per_session` |
+    /// | `SOCKET_SERVE_MAX_STATE_KEYS` | `max_state_keys` |
+    /// | `SOCKET_SERVE_MAX_STATE_BYTES` | `max_state_bytes` |
+    /// | `SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES` | `max_kept_answer` |
+    /// | `SOCKET_SERVE_MAX_ROOM_NAME_BYTES` | `max_room_name` |
     /// | `SOCKET_SERVE_CORS_ORIGINS` | `cors.allowed_origins`: comma-separated origins (`https://app.example.com,http://localhost:5173`), `*` for any; unset or empty: same origin only |
     /// | `SOCKET_SERVE_CORS_CREDENTIALS` | `cors.allow_credentials` (`1`/`true`; not with `*`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
@@ -314,6 +347,7 @@ impl Config {
         if let Some(value) = get("SOCKET_SERVE_PRESENCE_EVENTS") {
             c.presence_events = parse_flag("SOCKET_SERVE_PRESENCE_EVENTS", value)?;
         }
+        quotas_from_lookup(&mut c, &get)?;
         c.cors = cors_from_lookup(&get)?;
         if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
             c.max_body_size = value.trim().parse().map_err(|_| ConfigError {
@@ -324,6 +358,33 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// The limits of [`Config::stream_buffer_bytes`] and the fields after it: whole numbers
+/// above 0.
+fn quotas_from_lookup(
+    c: &mut Config,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    let quotas: [(&'static str, &mut usize); 6] = [
+        ("SOCKET_SERVE_STREAM_BUFFER_BYTES", &mut c.stream_buffer_bytes),
+        ("SOCKET_SERVE_MAX_STREAMS", &mut c.max_streams_per_session),
+        ("SOCKET_SERVE_MAX_STATE_KEYS", &mut c.max_state_keys),
+        ("SOCKET_SERVE_MAX_STATE_BYTES", &mut c.max_state_bytes),
+        ("SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES", &mut c.max_kept_answer),
+        ("SOCKET_SERVE_MAX_ROOM_NAME_BYTES", &mut c.max_room_name),
+    ];
+    for (name, field) in quotas {
+        if let Some(value) = get(name) {
+            *field = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::new(name, value, "expected a whole number above 0"))?;
+        }
+    }
+    Ok(())
 }
 
 fn cors_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<CorsConfig, ConfigError> {
@@ -447,6 +508,19 @@ mod tests {
             ("SOCKET_SERVE_CORS_CREDENTIALS", "1"),
         ]));
         assert!(err.unwrap_err().to_string().contains("CREDENTIALS"));
+    }
+
+    #[test]
+    fn quotas_are_read_and_zero_refused() {
+        let c = Config::from_lookup(env(&[
+            ("SOCKET_SERVE_STREAM_BUFFER_BYTES", "4096"),
+            ("SOCKET_SERVE_MAX_STREAMS", "2"),
+        ]))
+        .unwrap();
+        assert_eq!((c.stream_buffer_bytes, c.max_streams_per_session), (4096, 2));
+        assert_eq!(c.max_room_name, 128);
+        let err = Config::from_lookup(env(&[("SOCKET_SERVE_MAX_STATE_KEYS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("SOCKET_SERVE_MAX_STATE_KEYS"));
     }
 
     #[test]

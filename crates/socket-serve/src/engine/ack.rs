@@ -86,10 +86,10 @@ pub(crate) async fn ask<T: DeserializeOwned>(
 }
 
 async fn listen(engine: &Engine, replies: &LogId, session: &LogId) -> Result<Subscription, Error> {
-    let sub = engine.store.subscribe();
-    engine.store.listen(&sub, replies).await?;
+    let sub = engine.store.subscribe(engine.config.stream_buffer_bytes);
     // Its end too: a session that ends will not reply.
-    engine.store.listen(&sub, session).await?;
+    let logs = [replies.clone(), session.clone()];
+    engine.store.listen(&sub, &logs).await?;
     Ok(sub)
 }
 

@@ -3,6 +3,7 @@
 //! its one shared pub/sub connection), streams read from it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use socket_serve_protocol::Cursor;
@@ -10,10 +11,92 @@ use tokio::sync::mpsc;
 
 use super::{Entry, LogId};
 
-/// How many announcements a subscription may have waiting before it is cut off. A stream
+/// How many announcements a subscription may have waiting before it is cut off, whatever
+/// their size (ticks weigh almost nothing, so bytes alone would not bound them). A stream
 /// that falls this far behind ends with `retry:` and resumes from the log, so nothing is
 /// lost and a slow client cannot make the process buffer without bound.
 const SUBSCRIPTION_CAPACITY: usize = 1024;
+
+/// What an announcement weighs besides its payload (the enum, the queue slot).
+const ANNOUNCEMENT_OVERHEAD: usize = 64;
+
+/// The bytes a reader has waiting: announced to its subscription and not yet received,
+/// plus whatever the reader counts on top (an SSE stream adds the frames its HTTP body
+/// has not handed to hyper yet). One per subscription, shared by the hub and the reader.
+///
+/// Adding is refused when it would pass the budget while something is already waiting, so
+/// a reader holds at most `max(budget, one item)`: the caller then cuts the reader off and
+/// it resumes from the logs.
+///
+/// ```
+/// use socket_serve::store::Backlog;
+/// let backlog = Backlog::new(100);
+/// assert!(backlog.try_add(80));
+/// assert!(!backlog.try_add(30), "over the budget with something waiting");
+/// backlog.remove(80);
+/// assert!(backlog.try_add(500), "one item alone always fits");
+/// assert_eq!(backlog.queued(), 500);
+/// ```
+#[derive(Debug)]
+pub struct Backlog {
+    queued: AtomicUsize,
+    budget: usize,
+}
+
+impl Backlog {
+    /// An empty backlog that may hold `budget` bytes.
+    pub fn new(budget: usize) -> Backlog {
+        Backlog {
+            queued: AtomicUsize::new(0),
+            budget,
+        }
+    }
+
+    /// Counts `bytes` in unless that passes the budget with something already waiting.
+    pub fn try_add(&self, bytes: usize) -> bool {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                let fits = queued == 0 || queued.saturating_add(bytes) <= self.budget;
+                fits.then_some(queued.saturating_add(bytes))
+            })
+            .is_ok()
+    }
+
+    /// Counts `bytes` in whatever the budget (a few small control frames).
+    pub fn add(&self, bytes: usize) {
+        self.queued.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// Counts `bytes` out (received, or taken by the HTTP body).
+    pub fn remove(&self, bytes: usize) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                Some(queued.saturating_sub(bytes))
+            });
+    }
+
+    /// The bytes waiting now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+}
+
+/// What an announcement counts for in a [`Backlog`].
+fn weight(live: &Live) -> usize {
+    ANNOUNCEMENT_OVERHEAD
+        + match live {
+            Live::Entry(_, entry) => match &entry.kind {
+                super::EntryKind::Message { json, .. } => json.len(),
+                super::EntryKind::Joined { room } | super::EntryKind::Left { room, .. } => {
+                    room.len()
+                }
+                super::EntryKind::Disconnected { reason } => reason.len(),
+            },
+            Live::Tick(_) => 0,
+            Live::Volatile(_, json, _) => json.len(),
+        }
+}
 
 /// One announcement on a subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,8 +112,30 @@ pub enum Live {
 #[derive(Default)]
 struct HubState {
     next_id: u64,
-    listeners: HashMap<LogId, HashMap<u64, mpsc::Sender<Live>>>,
-    subscriptions: HashMap<u64, (mpsc::Sender<Live>, HashSet<LogId>)>,
+    listeners: HashMap<LogId, HashMap<u64, Listener>>,
+    subscriptions: HashMap<u64, (Listener, HashSet<LogId>)>,
+}
+
+/// The sending side of one subscription.
+#[derive(Clone)]
+struct Listener {
+    tx: mpsc::Sender<Live>,
+    backlog: Arc<Backlog>,
+}
+
+impl Listener {
+    /// Queues an announcement; `false` if the queue or the byte budget is full.
+    fn offer(&self, live: Live) -> bool {
+        let weight = weight(&live);
+        if !self.backlog.try_add(weight) {
+            return false;
+        }
+        if self.tx.try_send(live).is_err() {
+            self.backlog.remove(weight);
+            return false;
+        }
+        true
+    }
 }
 
 /// Local fan-out shared by a store and the subscriptions it hands out.
@@ -41,23 +146,35 @@ pub struct Hub {
 
 /// A live feed of announcements for the logs it listens to, in cursor order.
 ///
-/// `recv` returning `None` means the feed was lost (the subscriber fell too far behind, or
-/// the store's connection dropped): the reader must resume from the logs.
+/// `recv` returning `None` means the feed was lost (the subscriber fell too far behind, in
+/// announcements or in bytes, or the store's connection dropped): the reader must resume
+/// from the logs.
 pub struct Subscription {
     id: u64,
     hub: Hub,
     rx: mpsc::Receiver<Live>,
+    backlog: Arc<Backlog>,
 }
 
 impl Subscription {
     /// The next announcement; `None` once the feed is lost.
     pub async fn recv(&mut self) -> Option<Live> {
-        self.rx.recv().await
+        let live = self.rx.recv().await?;
+        self.backlog.remove(weight(&live));
+        Some(live)
     }
 
     /// The next announcement if one is waiting.
     pub fn try_recv(&mut self) -> Option<Live> {
-        self.rx.try_recv().ok()
+        let live = self.rx.try_recv().ok()?;
+        self.backlog.remove(weight(&live));
+        Some(live)
+    }
+
+    /// Its byte count, shared with the hub: a reader that buffers what it received (an
+    /// SSE body) counts that in too, so the budget bounds both together.
+    pub fn backlog(&self) -> &Arc<Backlog> {
+        &self.backlog
     }
 
     /// Stops listening to `log`.
@@ -84,33 +201,40 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new subscription, listening to nothing yet.
-    pub fn subscribe(&self) -> Subscription {
+    /// A new subscription, listening to nothing yet, cut off once more than `budget` bytes
+    /// of announcements (and what its reader adds to its [`Backlog`]) wait.
+    pub fn subscribe(&self, budget: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
+        let backlog = Arc::new(Backlog::new(budget));
+        let listener = Listener {
+            tx,
+            backlog: backlog.clone(),
+        };
         let mut state = self.lock();
         state.next_id += 1;
         let id = state.next_id;
-        state.subscriptions.insert(id, (tx, HashSet::new()));
+        state.subscriptions.insert(id, (listener, HashSet::new()));
         Subscription {
             id,
             hub: self.clone(),
             rx,
+            backlog,
         }
     }
 
     /// Makes a subscription a listener of `log`'s announcements.
     pub fn add(&self, subscription: u64, log: &LogId) {
         let mut state = self.lock();
-        let Some((tx, logs)) = state.subscriptions.get_mut(&subscription) else {
+        let Some((listener, logs)) = state.subscriptions.get_mut(&subscription) else {
             return;
         };
         logs.insert(log.clone());
-        let tx = tx.clone();
+        let listener = listener.clone();
         state
             .listeners
             .entry(log.clone())
             .or_default()
-            .insert(subscription, tx);
+            .insert(subscription, listener);
     }
 
     /// Whether any subscription of this process listens to `log`.
@@ -138,19 +262,17 @@ impl Hub {
         }
     }
 
-    /// Announces an entry to the listeners of its log. A listener whose queue is full is
-    /// cut off (its `recv` ends after what it has queued).
+    /// Announces an entry to the listeners of its log (sharing its payload: an
+    /// [`Entry`]'s JSON is an `Arc`). A listener whose queue or byte budget is full is cut
+    /// off (its `recv` ends after what it has queued).
     pub fn dispatch(&self, log: &LogId, entry: &Entry) {
         let mut state = self.lock();
         let Some(listeners) = state.listeners.get(log) else {
             return;
         };
         let mut overflowed = Vec::new();
-        for (id, tx) in listeners {
-            if tx
-                .try_send(Live::Entry(log.clone(), entry.clone()))
-                .is_err()
-            {
+        for (id, listener) in listeners {
+            if !listener.offer(Live::Entry(log.clone(), entry.clone())) {
                 overflowed.push(*id);
             }
         }
@@ -166,9 +288,9 @@ impl Hub {
         let Some(listeners) = state.listeners.get(log) else {
             return;
         };
-        for tx in listeners.values() {
+        for listener in listeners.values() {
             let live = Live::Volatile(log.clone(), json.clone(), audience.clone());
-            let _ = tx.try_send(live);
+            let _ = listener.offer(live);
         }
     }
 
@@ -176,8 +298,8 @@ impl Hub {
     pub fn tick(&self, position: Cursor) {
         let mut state = self.lock();
         let mut overflowed = Vec::new();
-        for (id, (tx, _)) in &state.subscriptions {
-            if tx.try_send(Live::Tick(position)).is_err() {
+        for (id, (listener, _)) in &state.subscriptions {
+            if !listener.offer(Live::Tick(position)) {
                 overflowed.push(*id);
             }
         }

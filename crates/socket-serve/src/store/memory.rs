@@ -572,12 +572,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn subscribe(&self) -> Subscription {
-        self.inner.hub.subscribe()
+    fn subscribe(&self, budget: usize) -> Subscription {
+        self.inner.hub.subscribe(budget)
     }
 
-    async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()> {
-        self.inner.hub.add(subscription.id(), log);
+    async fn listen(&self, subscription: &Subscription, logs: &[LogId]) -> StoreResult<()> {
+        for log in logs {
+            self.inner.hub.add(subscription.id(), log);
+        }
         Ok(())
     }
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
-pub use hub::{Hub, Live, Subscription};
+pub use hub::{Backlog, Hub, Live, Subscription};
 pub use memory::MemoryStore;
 
 /// Milliseconds since the Unix epoch by this machine's clock (0 if it is before 1970).
@@ -412,12 +412,14 @@ pub trait Store: Send + Sync + 'static {
     /// Releases a claim whose handler failed, so a retry runs it again.
     async fn release_message(&self, sid: &str, message_id: &str) -> StoreResult<()>;
 
-    /// A new live feed; listen to logs on it.
-    fn subscribe(&self) -> Subscription;
+    /// A new live feed, cut off once more than `budget` bytes wait on it ([`Backlog`]);
+    /// listen to logs on it.
+    fn subscribe(&self, budget: usize) -> Subscription;
 
-    /// Starts listening to a log on a subscription; returns once announcements of later
-    /// appends are sure to reach it.
-    async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()>;
+    /// Starts listening to logs on a subscription; returns once announcements of later
+    /// appends are sure to reach it. Many logs at once cost one step, not one each (a
+    /// session in many rooms must not hold up other sessions' streams).
+    async fn listen(&self, subscription: &Subscription, logs: &[LogId]) -> StoreResult<()>;
 
     /// The process may have been frozen since the last call (a serverless instance between
     /// invocations): check the connections now and replace dead ones, so the next call

@@ -128,7 +128,7 @@ pub(crate) async fn long_poll(
     };
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, Some(cursor), now_ms());
-    let mut subscription = engine.store.subscribe();
+    let mut subscription = engine.store.subscribe(engine.config.stream_buffer_bytes);
     let batch = engine.config.replay_batch;
     let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
     reader.listen_all(&subscription).await?;

@@ -81,12 +81,11 @@ impl Reader {
 
     /// Listens to the session's logs and current rooms (call before the first replay).
     pub(crate) async fn listen_all(&mut self, sub: &Subscription) -> StoreResult<()> {
-        self.store.listen(sub, &self.session_log()).await?;
-        self.store.listen(sub, &LogId::All).await?;
-        for (room, _) in self.store.rooms(&self.sid).await?.rooms {
-            self.store.listen(sub, &LogId::Room(room.clone())).await?;
-            self.listened.insert(room);
-        }
+        let rooms = self.store.rooms(&self.sid).await?.rooms;
+        let mut logs = vec![self.session_log(), LogId::All];
+        logs.extend(rooms.iter().map(|(room, _)| LogId::Room(room.clone())));
+        self.store.listen(sub, &logs).await?;
+        self.listened.extend(rooms.into_iter().map(|(room, _)| room));
         Ok(())
     }
 
@@ -106,10 +105,9 @@ impl Reader {
             if new.is_empty() || delivery.rewound || delivery.disconnected.is_some() {
                 return Ok(delivery);
             }
-            for room in new {
-                self.store.listen(sub, &LogId::Room(room.clone())).await?;
-                self.listened.insert(room);
-            }
+            let logs: Vec<LogId> = new.iter().map(|room| LogId::Room(room.clone())).collect();
+            self.store.listen(sub, &logs).await?;
+            self.listened.extend(new);
             let next = self.replay().await?;
             delivery.messages.extend(next.messages);
             delivery.disconnected = next.disconnected;
@@ -400,7 +398,7 @@ mod tests {
         let store = MemoryStore::new(Duration::from_secs(60), Duration::from_secs(60));
         let start = store.create_session(SID, "p1", None).await.unwrap();
         let store: DynStore = Arc::new(store);
-        let mut sub = store.subscribe();
+        let mut sub = store.subscribe(1 << 20);
         let mut reader = Reader::new(store.clone(), SID, "p1", start, 100);
         reader.listen_all(&sub).await.unwrap();
 

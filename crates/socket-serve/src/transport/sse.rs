@@ -21,9 +21,11 @@ use crate::engine::{lifecycle, Engine};
 use crate::error::Error;
 use crate::store::{Live, Subscription};
 
-/// Frames buffered between the stream task and the HTTP body. A client that reads slower
-/// than this makes the task wait; its subscription then overflows and the stream ends
-/// with `retry:`, so memory stays bounded and nothing is lost.
+/// Frames buffered between the stream task and the HTTP body, at most; in bytes they
+/// count in the subscription's [`Backlog`](crate::store::Backlog) with what waits there,
+/// so the budget (`Config::stream_buffer_bytes`) bounds both. A client that reads slower
+/// than that is cut off: its stream ends with `retry:`, so memory stays bounded and
+/// nothing is lost.
 const BODY_BUFFER: usize = 64;
 
 /// Opens a stream for a session. Everything that can fail with a status happens before
@@ -46,7 +48,7 @@ pub(crate) async fn open_stream(
     };
     lifecycle::maybe_sweep(engine).await;
     let (start, mut recovered) = start_position(engine, &meta, cursor, now_ms());
-    let subscription = engine.store.subscribe();
+    let subscription = engine.store.subscribe(engine.config.stream_buffer_bytes);
     let batch = engine.config.replay_batch;
     let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
     reader.listen_all(&subscription).await?;
@@ -59,6 +61,7 @@ pub(crate) async fn open_stream(
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(BODY_BUFFER);
+    let backlog = subscription.backlog().clone();
     engine.open_streams.fetch_add(1, Ordering::AcqRel);
     ticker::ensure_running(engine);
     let stream = Stream {
@@ -83,7 +86,12 @@ pub(crate) async fn open_stream(
     };
     tokio::spawn(stream.run(connected.to_json(), first));
 
-    let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
+    // A frame leaves the backlog when hyper takes it for the connection.
+    let taken = backlog.clone();
+    let body = Body::from_stream(ReceiverStream::new(rx).map(move |frame: Bytes| {
+        taken.remove(frame.len());
+        Ok::<_, Infallible>(frame)
+    }));
     Ok(sse_response(body))
 }
 
@@ -102,6 +110,9 @@ fn sse_response(body: Body) -> Response<Body> {
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
 }
+
+/// Why a stream ends when more than its byte budget waits for its client.
+const TOO_FAR_BEHIND: &str = "too far behind";
 
 /// Why a stream ends when `max_stream_duration` is up.
 const ROTATION: &str = "max_stream_duration";
@@ -136,14 +147,17 @@ impl Stream {
             } else {
                 self.engine.config.retry_hint.as_millis() as u64
             };
-            let _ = self.tx.send(Bytes::from(sse::retry(retry))).await;
+            self.send_control(sse::retry(retry)).await;
         }
         self.engine.open_streams.fetch_sub(1, Ordering::AcqRel);
     }
 
     async fn serve(&mut self, connected: String, first: Delivery) -> End {
         let start = self.last_sent;
-        if !self.send(sse::data_frame(Some(start), &connected)).await {
+        if !self
+            .send_control(sse::data_frame(Some(start), &connected))
+            .await
+        {
             return End::ClientGone;
         }
         if let Some(end) = self.catch_up(first).await {
@@ -159,6 +173,7 @@ impl Stream {
                 live = self.subscription.recv() => live,
             };
             let Some(live) = live else {
+                // Cut off: past its byte budget, or the store's feed dropped.
                 return End::Retry("feed lost");
             };
             if let Live::Tick(_) = live {
@@ -192,14 +207,14 @@ impl Stream {
             frame.push_str(&sse::position_frame(self.reader.position));
             self.last_sent = self.reader.position;
         }
-        if !self.send(frame).await {
+        if !self.send_control(frame).await {
             return Some(End::ClientGone);
         }
         match self.engine.store.touch_session(&self.sid).await {
             Ok(Some(_)) => None,
             // Removed without our seeing its Disconnected entry (expired and purged).
             Ok(None) => {
-                self.send(sse::data_frame(None, &disconnect_envelope("expired")))
+                self.send_control(sse::data_frame(None, &disconnect_envelope("expired")))
                     .await;
                 Some(End::Disconnected)
             }
@@ -233,25 +248,41 @@ impl Stream {
     async fn deliver(&mut self, delivery: Delivery) -> Option<End> {
         // Volatile messages carry no `id:`: they move no cursor and are never replayed.
         for json in delivery.volatile {
-            if !self.send(sse::data_frame(None, &json)).await {
-                return Some(End::ClientGone);
+            // Volatile messages may be dropped: one that does not fit is just missed.
+            if let Err(end @ End::ClientGone) = self.send(sse::data_frame(None, &json)).await {
+                return Some(end);
             }
         }
         for (cursor, json) in delivery.messages {
-            if !self.send(sse::data_frame(Some(cursor), &json)).await {
-                return Some(End::ClientGone);
+            if let Err(end) = self.send(sse::data_frame(Some(cursor), &json)).await {
+                return Some(end);
             }
             self.last_sent = cursor;
         }
         if let Some(reason) = delivery.disconnected {
-            self.send(sse::data_frame(None, &disconnect_envelope(&reason)))
+            self.send_control(sse::data_frame(None, &disconnect_envelope(&reason)))
                 .await;
             return Some(End::Disconnected);
         }
         None
     }
 
-    async fn send(&self, frame: String) -> bool {
+    /// Sends a message frame if it fits the byte budget with what waits already.
+    async fn send(&self, frame: String) -> Result<(), End> {
+        let len = frame.len();
+        if !self.subscription.backlog().try_add(len) {
+            // More than the budget waits for the client: it resumes from its cursor.
+            return Err(End::Retry(TOO_FAR_BEHIND));
+        }
+        if self.tx.send(Bytes::from(frame)).await.is_err() {
+            return Err(End::ClientGone);
+        }
+        Ok(())
+    }
+
+    /// Sends a small control frame (connected, heartbeat, end) whatever the budget.
+    async fn send_control(&self, frame: String) -> bool {
+        self.subscription.backlog().add(frame.len());
         self.tx.send(Bytes::from(frame)).await.is_ok()
     }
 }

@@ -3,7 +3,7 @@
 //! the [`Hub`]. If the connection drops, announcements may have been missed, so every
 //! subscription is cut off ([`Hub::fail_all`]) and readers resume from the logs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,10 @@ use crate::store::{Hub, LogId, StoreError, StoreResult};
 
 type Channels = Arc<Mutex<HashMap<String, LogId>>>;
 
+/// Channels per SUBSCRIBE: one command for many rooms, in pieces small enough that other
+/// commands on the shared connection are not held up behind one huge one.
+const SUBSCRIBE_CHUNK: usize = 500;
+
 pub(crate) struct Feed {
     client: redis::Client,
     hub: Hub,
@@ -28,9 +32,15 @@ pub(crate) struct Feed {
 #[derive(Default)]
 struct FeedState {
     sink: Option<PubSubSink>,
-    /// Channels subscribed on the current connection, shared with its reader task.
+    /// Channels subscribed (or being subscribed) on the current connection, shared with
+    /// its reader task.
     channels: Channels,
+    /// Channels whose SUBSCRIBE Redis confirmed on the current connection.
+    confirmed: HashSet<String>,
+    /// Counts connections (a new one subscribes nothing of the old one's).
     generation: u64,
+    /// Counts UNSUBSCRIBEs: one may have crossed a SUBSCRIBE in flight.
+    unsubscribes: u64,
 }
 
 impl Feed {
@@ -49,26 +59,53 @@ impl Feed {
         }
     }
 
-    /// Subscribes `channel` (for `log`) unless it is already, then adds the listener. The
-    /// lock is held throughout, so a second listener never returns before the first one's
-    /// SUBSCRIBE is confirmed, and a clean-up never unsubscribes in between.
+    /// Adds the listener to each log, then subscribes the channels not confirmed yet, in
+    /// SUBSCRIBEs of [`SUBSCRIBE_CHUNK`] channels, without holding the feed's lock: one
+    /// session in 10,000 rooms does not make other streams wait for its subscriptions.
+    ///
+    /// The listener is added under the lock first, so a clean-up ([`Feed::unsubscribe_idle`],
+    /// which holds the lock throughout) either ran before or sees the logs listened. A
+    /// channel another listen is still subscribing counts as not confirmed, so this one
+    /// subscribes it too (Redis ignores the repeat) and never returns before announcements
+    /// of its channels are sure to arrive.
     pub(crate) async fn listen(
         self: &Arc<Self>,
         subscription: u64,
-        channel: String,
-        log: &LogId,
+        channels: Vec<(String, LogId)>,
     ) -> StoreResult<()> {
-        let mut state = self.state.lock().await;
-        let mut sink = self.connected(&mut state).await?.clone();
-        let known = lock(&state.channels).contains_key(&channel);
-        if !known {
-            tokio::time::timeout(self.timeout, sink.subscribe(&channel))
+        let (mut sink, pending, generation) = {
+            let mut state = self.state.lock().await;
+            let sink = self.connected(&mut state).await?.clone();
+            let mut known = lock(&state.channels);
+            let mut pending = Vec::new();
+            for (channel, log) in channels {
+                self.hub.add(subscription, &log);
+                if !state.confirmed.contains(&channel) {
+                    // Known to the reader before the SUBSCRIBE, so no announcement of it
+                    // is dropped as unknown once it is confirmed.
+                    known.insert(channel.clone(), log);
+                    pending.push(channel);
+                }
+            }
+            drop(known);
+            (sink, pending, (state.generation, state.unsubscribes))
+        };
+        for chunk in pending.chunks(SUBSCRIBE_CHUNK) {
+            tokio::time::timeout(self.timeout, sink.subscribe(chunk))
                 .await
                 .map_err(|_| StoreError::Unavailable("SUBSCRIBE timed out".into()))?
                 .map_err(unavailable)?;
-            lock(&state.channels).insert(channel, log.clone());
         }
-        self.hub.add(subscription, log);
+        if !pending.is_empty() {
+            let mut state = self.state.lock().await;
+            // On a newer connection these were not subscribed: the reset cut every
+            // subscription off already, so its readers start over. After an UNSUBSCRIBE
+            // that may have crossed ours, they stay unconfirmed: the next listen of them
+            // subscribes again.
+            if (state.generation, state.unsubscribes) == generation {
+                state.confirmed.extend(pending);
+            }
+        }
         Ok(())
     }
 
@@ -80,7 +117,7 @@ impl Feed {
 
     /// Unsubscribes channels nobody listens to any more.
     pub(crate) async fn unsubscribe_idle(&self) {
-        let state = self.state.lock().await;
+        let mut state = self.state.lock().await;
         let Some(mut sink) = state.sink.clone() else {
             return;
         };
@@ -89,10 +126,21 @@ impl Feed {
             .filter(|(_, log)| !self.hub.is_listened(log))
             .map(|(channel, _)| channel.clone())
             .collect();
-        for channel in idle {
-            let done = tokio::time::timeout(self.timeout, sink.unsubscribe(&channel)).await;
+        for chunk in idle.chunks(SUBSCRIBE_CHUNK) {
+            let done = tokio::time::timeout(self.timeout, sink.unsubscribe(chunk)).await;
             if matches!(done, Ok(Ok(()))) {
-                lock(&state.channels).remove(&channel);
+                let FeedState {
+                    channels,
+                    confirmed,
+                    unsubscribes,
+                    ..
+                } = &mut *state;
+                let mut channels = lock(channels);
+                for channel in chunk {
+                    channels.remove(channel);
+                    confirmed.remove(channel);
+                }
+                *unsubscribes += 1;
             }
         }
     }
@@ -113,6 +161,7 @@ impl Feed {
                 .map_err(unavailable)?;
             state.generation += 1;
             state.channels = Channels::default();
+            state.confirmed.clear();
             let generation = state.generation;
             let channels = state.channels.clone();
             let feed = self.clone();
@@ -167,6 +216,7 @@ impl Feed {
         tracing::warn!("pub/sub connection lost; streams will resume from the logs");
         state.sink = None;
         lock(&state.channels).clear();
+        state.confirmed.clear();
         self.hub.fail_all();
     }
 

@@ -837,16 +837,16 @@ impl Store for RedisStore {
         self.bounded(con.del::<_, ()>(key)).await
     }
 
-    fn subscribe(&self) -> Subscription {
-        self.inner.hub.subscribe()
+    fn subscribe(&self, budget: usize) -> Subscription {
+        self.inner.hub.subscribe(budget)
     }
 
-    async fn listen(&self, subscription: &Subscription, log: &LogId) -> StoreResult<()> {
-        let channel = self.keys().log(log);
-        self.inner
-            .feed
-            .listen(subscription.id(), channel, log)
-            .await
+    async fn listen(&self, subscription: &Subscription, logs: &[LogId]) -> StoreResult<()> {
+        let channels = logs
+            .iter()
+            .map(|log| (self.keys().log(log), log.clone()))
+            .collect();
+        self.inner.feed.listen(subscription.id(), channels).await
     }
 
     async fn refresh(&self) {
