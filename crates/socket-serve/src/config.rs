@@ -108,9 +108,6 @@ pub struct Config {
     /// answered once and not kept, so a retry gets 410 `answer_not_kept` instead of running
     /// the handler twice. Default 64 KiB.
     pub max_kept_answer: usize,
-    /// Longest room name, in bytes; a longer one is refused with 400 `invalid_room`.
-    /// Default 128.
-    pub max_room_name: usize,
     /// Which other web origins may call the endpoints. Default: the server's own only (a
     /// request with any other `Origin` answers 403 `origin_forbidden` and creates nothing).
     pub cors: CorsConfig,
@@ -145,7 +142,6 @@ impl Default for Config {
             max_state_keys: 64,
             max_state_bytes: 64 * 1024,
             max_kept_answer: 64 * 1024,
-            max_room_name: 128,
             cors: CorsConfig::default(),
         }
     }
@@ -209,7 +205,6 @@ impl Config {
     /// | `SOCKET_SERVE_MAX_STATE_KEYS` | `max_state_keys` |
     /// | `SOCKET_SERVE_MAX_STATE_BYTES` | `max_state_bytes` |
     /// | `SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES` | `max_kept_answer` |
-    /// | `SOCKET_SERVE_MAX_ROOM_NAME_BYTES` | `max_room_name` |
     /// | `SOCKET_SERVE_CORS_ORIGINS` | `cors.allowed_origins`: comma-separated origins (`https://app.example.com,http://localhost:5173`), `*` for any; unset or empty: same origin only |
     /// | `SOCKET_SERVE_CORS_CREDENTIALS` | `cors.allow_credentials` (`1`/`true`; not with `*`) |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
@@ -366,13 +361,12 @@ fn quotas_from_lookup(
     c: &mut Config,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
-    let quotas: [(&'static str, &mut usize); 6] = [
+    let quotas: [(&'static str, &mut usize); 5] = [
         ("SOCKET_SERVE_STREAM_BUFFER_BYTES", &mut c.stream_buffer_bytes),
         ("SOCKET_SERVE_MAX_STREAMS", &mut c.max_streams_per_session),
         ("SOCKET_SERVE_MAX_STATE_KEYS", &mut c.max_state_keys),
         ("SOCKET_SERVE_MAX_STATE_BYTES", &mut c.max_state_bytes),
         ("SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES", &mut c.max_kept_answer),
-        ("SOCKET_SERVE_MAX_ROOM_NAME_BYTES", &mut c.max_room_name),
     ];
     for (name, field) in quotas {
         if let Some(value) = get(name) {
@@ -518,7 +512,6 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!((c.stream_buffer_bytes, c.max_streams_per_session), (4096, 2));
-        assert_eq!(c.max_room_name, 128);
         let err = Config::from_lookup(env(&[("SOCKET_SERVE_MAX_STATE_KEYS", "0")])).unwrap_err();
         assert!(err.to_string().contains("SOCKET_SERVE_MAX_STATE_KEYS"));
     }

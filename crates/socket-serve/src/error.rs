@@ -92,6 +92,16 @@ pub enum Error {
     /// An `ackId` the protocol does not allow (`POST B/ack`).
     #[error("invalid ackId: 1 to 64 letters, digits, '-' or '_'")]
     InvalidAckId,
+    /// A state write that would pass
+    /// [`Config::max_state_keys`](crate::Config::max_state_keys) or
+    /// [`Config::max_state_bytes`](crate::Config::max_state_bytes).
+    #[error("a session's state may hold at most {} keys and {} bytes", .0.max_keys, .0.max_bytes)]
+    StateTooLarge(crate::store::StateQuota),
+    /// A retry of a `messageId` whose answer was larger than
+    /// [`Config::max_kept_answer`](crate::Config::max_kept_answer): it was handled and
+    /// answered once, and is not run again.
+    #[error("message {0:?} was handled; its answer was too large to keep for retries")]
+    AnswerNotKept(String),
 }
 
 impl Error {
@@ -118,6 +128,8 @@ impl Error {
             Error::UnknownEvent(_) => StatusCode::NOT_FOUND,
             Error::AckTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Error::TooManyRooms(_) => StatusCode::FORBIDDEN,
+            Error::StateTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::AnswerNotKept(_) => StatusCode::GONE,
         }
     }
 
@@ -145,6 +157,8 @@ impl Error {
             Error::InvalidAckId => "invalid_ack_id",
             Error::TooManyRooms(_) => "too_many_rooms",
             Error::MessageTooLarge(_) => "message_too_large",
+            Error::StateTooLarge(_) => "state_too_large",
+            Error::AnswerNotKept(_) => "answer_not_kept",
         }
     }
 

@@ -132,6 +132,10 @@ fn validate_message_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The answer a handled message keeps when its real one was too large to keep (not JSON,
+/// so no real answer is ever taken for it).
+const NOT_KEPT: &str = "";
+
 pub(crate) async fn message(
     engine: &Arc<Engine>,
     input: MessageInput,
@@ -155,6 +159,9 @@ pub(crate) async fn message(
             .await?
         {
             Claim::New => break,
+            Claim::Done(answer) if answer == NOT_KEPT => {
+                return Err(Error::AnswerNotKept(message_id));
+            }
             Claim::Done(answer) => {
                 return serde_json::from_str(&answer)
                     .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()).into());
@@ -169,7 +176,12 @@ pub(crate) async fn message(
     let sid = input.sid.clone();
     match run_handler(engine, &meta, input).await {
         Ok(answer) => {
-            let json = serde_json::to_string(&answer)?;
+            let mut json = serde_json::to_string(&answer)?;
+            if json.len() > engine.config.max_kept_answer {
+                // Kept for the recovery window, a large answer would cost its size again
+                // per message: a retry learns it was handled instead.
+                json = NOT_KEPT.to_owned();
+            }
             engine
                 .store
                 .complete_message(&sid, &message_id, &json)

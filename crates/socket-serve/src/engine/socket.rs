@@ -13,7 +13,7 @@ use crate::engine::presence;
 use crate::engine::request::{RequestInfo, NO_HEADERS};
 use crate::engine::{lifecycle, Engine, SocketServe};
 use crate::error::Error;
-use crate::store::LogId;
+use crate::store::{LogId, StateQuota};
 
 /// One session, as a handler sees it: emit to it, broadcast from it, manage its rooms and
 /// its state. Cheap to clone; valid after the handler returns (e.g. in a spawned task),
@@ -323,8 +323,18 @@ impl Socket {
     /// awaited (it is stored when this returns).
     pub async fn set<T: Serialize>(&self, key: &str, value: T) -> Result<(), Error> {
         let json = serde_json::to_string(&value)?;
-        let store = &self.inner.engine.store;
-        store.set_state(&self.inner.sid, key, &json).await?;
+        let engine = &self.inner.engine;
+        let quota = StateQuota {
+            max_keys: engine.config.max_state_keys,
+            max_bytes: engine.config.max_state_bytes,
+        };
+        if !engine
+            .store
+            .set_state(&self.inner.sid, key, &json, quota)
+            .await?
+        {
+            return Err(Error::StateTooLarge(quota));
+        }
         Ok(())
     }
 

@@ -9,7 +9,8 @@ use socket_serve_protocol::Cursor;
 
 use super::{
     now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, Join, Joined, LogId, LogRead,
-    Outgoing, PresencePage, ReadBatch, RoomSnapshot, SessionMeta, Store, StoreResult, Subscription,
+    Outgoing, PresencePage, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreResult,
+    Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -289,12 +290,31 @@ impl Store for MemoryStore {
             .and_then(|s| s.state.get(key).cloned()))
     }
 
-    async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()> {
+    async fn set_state(
+        &self,
+        sid: &str,
+        key: &str,
+        json: &str,
+        quota: StateQuota,
+    ) -> StoreResult<bool> {
         let mut state = self.lock();
-        if let Some(session) = state.sessions.get_mut(sid) {
-            session.state.insert(key.to_owned(), json.to_owned());
+        let Some(session) = state.sessions.get_mut(sid) else {
+            return Ok(true);
+        };
+        let values = &session.state;
+        let new_key = !values.contains_key(key);
+        let others: usize = values
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        if (new_key && values.len() >= quota.max_keys)
+            || others + key.len() + json.len() > quota.max_bytes
+        {
+            return Ok(false);
         }
-        Ok(())
+        session.state.insert(key.to_owned(), json.to_owned());
+        Ok(true)
     }
 
     async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()> {

@@ -202,6 +202,30 @@ pub struct SessionMeta {
     pub data: Option<String>,
 }
 
+/// How much state one session may hold ([`Store::set_state`]): keys, and bytes of keys
+/// plus values.
+///
+/// ```
+/// use socket_serve::store::{MemoryStore, StateQuota, Store};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new(std::time::Duration::from_secs(60), std::time::Duration::from_secs(60));
+/// let sid = "00112233445566778899aabbccddeeff";
+/// store.create_session(sid, "p1", None).await.unwrap();
+/// let quota = StateQuota { max_keys: 1, max_bytes: 16 };
+/// assert!(store.set_state(sid, "a", "1", quota).await.unwrap());
+/// assert!(!store.set_state(sid, "b", "2", quota).await.unwrap(), "a second key");
+/// assert!(!store.set_state(sid, "a", "\"far too long\"", quota).await.unwrap(), "17 bytes");
+/// assert!(store.set_state(sid, "a", "2", quota).await.unwrap(), "a key rewritten");
+/// # });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateQuota {
+    /// The most keys.
+    pub max_keys: usize,
+    /// The most bytes of keys and values together.
+    pub max_bytes: usize,
+}
+
 /// What [`Store::join`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Join {
@@ -337,8 +361,16 @@ pub trait Store: Send + Sync + 'static {
     /// Reads one key of session state (JSON text).
     async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>>;
 
-    /// Writes one key of session state (JSON text), atomically and independently of other keys.
-    async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()>;
+    /// Writes one key of session state (JSON text), atomically and independently of other
+    /// keys, unless the session's state would pass `quota`: then nothing changes and it
+    /// returns `false`.
+    async fn set_state(
+        &self,
+        sid: &str,
+        key: &str,
+        json: &str,
+        quota: StateQuota,
+    ) -> StoreResult<bool>;
 
     /// Deletes one key of session state.
     async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()>;

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use super::{
     Audience, Claim, Entry, FoundSession, Hub, Join, Joined, LogId, LogRead, Outgoing,
-    PresencePage, ReadBatch, RoomSnapshot, SessionMeta, Store, StoreError, StoreResult,
+    PresencePage, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreError, StoreResult,
     Subscription,
 };
 use crate::config::Config;
@@ -524,14 +524,21 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn set_state(&self, sid: &str, key: &str, json: &str) -> StoreResult<()> {
-        let mut con = self.connection().await?;
-        let state = self.keys().state(sid);
-        let mut pipe = redis::pipe();
-        pipe.hset(&state, key, json).ignore();
-        pipe.pexpire(&state, self.opts().keys_ttl_ms() as i64)
-            .ignore();
-        self.bounded(pipe.query_async::<()>(&mut con)).await
+    async fn set_state(
+        &self,
+        sid: &str,
+        key: &str,
+        json: &str,
+        quota: StateQuota,
+    ) -> StoreResult<bool> {
+        let mut inv = SET_STATE.prepare_invoke();
+        inv.key(self.keys().state(sid));
+        inv.arg(key)
+            .arg(json)
+            .arg(self.opts().keys_ttl_ms())
+            .arg(quota.max_keys)
+            .arg(quota.max_bytes);
+        Ok(matches!(self.run(inv).await?, Value::Int(1)))
     }
 
     async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()> {

@@ -261,6 +261,32 @@ return 1
     )
 });
 
+/// KEYS: state hash. ARGV: key, value (JSON), keys ttl ms, max keys, max bytes (keys and
+/// values). Returns 1 when written, 0 when the state would pass a limit (nothing written).
+/// Summing the sizes is O(keys), which the key limit bounds.
+pub(crate) static SET_STATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local is_new = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
+if is_new and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+local total = #ARGV[1] + #ARGV[2]
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if field ~= ARGV[1] then
+    total = total + #field + redis.call('HSTRLEN', KEYS[1], field)
+  end
+end
+if total > tonumber(ARGV[5]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"#,
+    )
+});
+
 /// KEYS: message record. ARGV: lease ms. Returns 'new', 'busy' or 'done:<answer>'.
 pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
