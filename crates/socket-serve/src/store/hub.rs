@@ -21,12 +21,13 @@ const SUBSCRIPTION_CAPACITY: usize = 1024;
 const ANNOUNCEMENT_OVERHEAD: usize = 64;
 
 /// The bytes a reader has waiting: announced to its subscription and not yet received,
-/// plus whatever the reader counts on top (an SSE stream adds the frames its HTTP body
-/// has not handed to hyper yet). One per subscription, shared by the hub and the reader.
+/// plus whatever the reader counts on top (an SSE stream adds the frames the connection
+/// has not written yet). One per subscription, shared by the hub and the reader.
 ///
 /// Adding is refused when it would pass the budget while something is already waiting, so
-/// a reader holds at most `max(budget, one item)`: the caller then cuts the reader off and
-/// it resumes from the logs.
+/// a reader holds at most `max(budget, one item)`. The hub then cuts the subscription off
+/// (it resumes from the logs); a reader waits for room ([`Backlog::reserve`]) instead,
+/// which stops it taking more announcements, so the hub's queue fills and is cut.
 ///
 /// ```
 /// use socket_serve::store::Backlog;
@@ -41,6 +42,8 @@ const ANNOUNCEMENT_OVERHEAD: usize = 64;
 pub struct Backlog {
     queued: AtomicUsize,
     budget: usize,
+    /// Woken when bytes leave (one waiter: the subscription's reader).
+    drained: tokio::sync::Notify,
 }
 
 impl Backlog {
@@ -49,6 +52,7 @@ impl Backlog {
         Backlog {
             queued: AtomicUsize::new(0),
             budget,
+            drained: tokio::sync::Notify::new(),
         }
     }
 
@@ -60,6 +64,15 @@ impl Backlog {
                 fits.then_some(queued.saturating_add(bytes))
             })
             .is_ok()
+    }
+
+    /// Waits until `bytes` fit ([`Backlog::try_add`]), and counts them in.
+    pub async fn reserve(&self, bytes: usize) {
+        // `notify_one` keeps a permit when nobody waits, so a removal between the check
+        // and the wait is not missed.
+        while !self.try_add(bytes) {
+            self.drained.notified().await;
+        }
     }
 
     /// Counts `bytes` in whatever the budget (a few small control frames).
@@ -74,6 +87,7 @@ impl Backlog {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
                 Some(queued.saturating_sub(bytes))
             });
+        self.drained.notify_one();
     }
 
     /// The bytes waiting now.

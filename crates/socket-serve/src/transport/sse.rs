@@ -19,13 +19,14 @@ use super::{disconnect_envelope, start_position, ticker};
 use crate::engine::emit::now_ms;
 use crate::engine::{lifecycle, Engine};
 use crate::error::Error;
-use crate::store::{Live, Subscription};
+use crate::store::{Backlog, Live, Subscription};
 
-/// Frames buffered between the stream task and the HTTP body, at most; in bytes they
-/// count in the subscription's [`Backlog`](crate::store::Backlog) with what waits there,
-/// so the budget (`Config::stream_buffer_bytes`) bounds both. A client that reads slower
-/// than that is cut off: its stream ends with `retry:`, so memory stays bounded and
-/// nothing is lost.
+/// Frames buffered between the stream task and the HTTP body, at most. In bytes, a frame
+/// counts in the subscription's [`Backlog`] from its making until the connection has
+/// written it (hyper drops it), with what waits in the hub, so the budget
+/// (`Config::stream_buffer_bytes`) bounds both. The task waits while the frames fill the
+/// budget; a client that reads slower than that lets the hub's queue fill, and is cut
+/// off: its stream ends with `retry:`, so memory stays bounded and nothing is lost.
 const BODY_BUFFER: usize = 64;
 
 /// Opens a stream for a session. Everything that can fail with a status happens before
@@ -61,7 +62,6 @@ pub(crate) async fn open_stream(
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(BODY_BUFFER);
-    let backlog = subscription.backlog().clone();
     engine.open_streams.fetch_add(1, Ordering::AcqRel);
     ticker::ensure_running(engine);
     let stream = Stream {
@@ -86,12 +86,7 @@ pub(crate) async fn open_stream(
     };
     tokio::spawn(stream.run(connected.to_json(), first));
 
-    // A frame leaves the backlog when hyper takes it for the connection.
-    let taken = backlog.clone();
-    let body = Body::from_stream(ReceiverStream::new(rx).map(move |frame: Bytes| {
-        taken.remove(frame.len());
-        Ok::<_, Infallible>(frame)
-    }));
+    let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
     Ok(sse_response(body))
 }
 
@@ -110,9 +105,6 @@ fn sse_response(body: Body) -> Response<Body> {
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
 }
-
-/// Why a stream ends when more than its byte budget waits for its client.
-const TOO_FAR_BEHIND: &str = "too far behind";
 
 /// Why a stream ends when `max_stream_duration` is up.
 const ROTATION: &str = "max_stream_duration";
@@ -173,7 +165,8 @@ impl Stream {
                 live = self.subscription.recv() => live,
             };
             let Some(live) = live else {
-                // Cut off: past its byte budget, or the store's feed dropped.
+                // Cut off: its client fell behind by more than the byte budget, or the
+                // store's feed dropped.
                 return End::Retry("feed lost");
             };
             if let Live::Tick(_) = live {
@@ -267,23 +260,49 @@ impl Stream {
         None
     }
 
-    /// Sends a message frame if it fits the byte budget with what waits already.
+    /// Sends a message frame once it fits the byte budget with what waits already.
     async fn send(&self, frame: String) -> Result<(), End> {
-        let len = frame.len();
-        if !self.subscription.backlog().try_add(len) {
-            // More than the budget waits for the client: it resumes from its cursor.
-            return Err(End::Retry(TOO_FAR_BEHIND));
+        let backlog = self.subscription.backlog();
+        tokio::select! {
+            _ = self.tx.closed() => return Err(End::ClientGone),
+            _ = backlog.reserve(frame.len()) => {}
         }
-        if self.tx.send(Bytes::from(frame)).await.is_err() {
-            return Err(End::ClientGone);
-        }
-        Ok(())
+        let frame = Bytes::from_owner(CountedFrame::new(frame, backlog.clone()));
+        self.tx.send(frame).await.map_err(|_| End::ClientGone)
     }
 
     /// Sends a small control frame (connected, heartbeat, end) whatever the budget.
     async fn send_control(&self, frame: String) -> bool {
-        self.subscription.backlog().add(frame.len());
-        self.tx.send(Bytes::from(frame)).await.is_ok()
+        let backlog = self.subscription.backlog();
+        backlog.add(frame.len());
+        let frame = Bytes::from_owner(CountedFrame::new(frame, backlog.clone()));
+        self.tx.send(frame).await.is_ok()
+    }
+}
+
+/// A frame counted in its stream's [`Backlog`] until the connection is done with it (the
+/// last `Bytes` of it dropped).
+struct CountedFrame {
+    frame: String,
+    backlog: Arc<Backlog>,
+}
+
+impl CountedFrame {
+    /// `frame`, already counted in `backlog`.
+    fn new(frame: String, backlog: Arc<Backlog>) -> Self {
+        CountedFrame { frame, backlog }
+    }
+}
+
+impl AsRef<[u8]> for CountedFrame {
+    fn as_ref(&self) -> &[u8] {
+        self.frame.as_bytes()
+    }
+}
+
+impl Drop for CountedFrame {
+    fn drop(&mut self) {
+        self.backlog.remove(self.frame.len());
     }
 }
 
