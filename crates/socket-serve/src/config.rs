@@ -95,9 +95,6 @@ pub struct Config {
     /// yet sent, plus frames its HTTP body has not handed to the connection): past it the
     /// stream ends with `retry:` and its client resumes from its cursor. Default 1 MiB.
     pub stream_buffer_bytes: usize,
-    /// How many streams (SSE or long-polls) one session may have open; opening one more
-    /// ends the oldest. Default 4.
-    pub max_streams_per_session: usize,
     /// How many keys of state (`Socket::set_state`) one session may hold; a write of a new
     /// key past it is refused with 413 `state_too_large`. Default 64.
     pub max_state_keys: usize,
@@ -138,7 +135,6 @@ impl Default for Config {
             max_rooms_per_session: 100,
             max_message_size: 64 * 1024,
             stream_buffer_bytes: 1024 * 1024,
-            max_streams_per_session: 4,
             max_state_keys: 64,
             max_state_bytes: 64 * 1024,
             max_kept_answer: 64 * 1024,
@@ -201,7 +197,6 @@ impl Config {
     /// | `SOCKET_SERVE_MAX_ROOMS` | `max_rooms_per_session` |
     /// | `SOCKET_SERVE_MAX_MESSAGE_BYTES` | `max_message_size` |
     /// | `SOCKET_SERVE_STREAM_BUFFER_BYTES` | `stream_buffer_bytes` |
-    /// | `SOCKET_SERVE_MAX_STREAMS` | `max_streams_per_session` |
     /// | `SOCKET_SERVE_MAX_STATE_KEYS` | `max_state_keys` |
     /// | `SOCKET_SERVE_MAX_STATE_BYTES` | `max_state_bytes` |
     /// | `SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES` | `max_kept_answer` |
@@ -361,9 +356,8 @@ fn quotas_from_lookup(
     c: &mut Config,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
-    let quotas: [(&'static str, &mut usize); 5] = [
+    let quotas: [(&'static str, &mut usize); 4] = [
         ("SOCKET_SERVE_STREAM_BUFFER_BYTES", &mut c.stream_buffer_bytes),
-        ("SOCKET_SERVE_MAX_STREAMS", &mut c.max_streams_per_session),
         ("SOCKET_SERVE_MAX_STATE_KEYS", &mut c.max_state_keys),
         ("SOCKET_SERVE_MAX_STATE_BYTES", &mut c.max_state_bytes),
         ("SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES", &mut c.max_kept_answer),
@@ -508,10 +502,11 @@ mod tests {
     fn quotas_are_read_and_zero_refused() {
         let c = Config::from_lookup(env(&[
             ("SOCKET_SERVE_STREAM_BUFFER_BYTES", "4096"),
-            ("SOCKET_SERVE_MAX_STREAMS", "2"),
+            ("SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES", "2048"),
         ]))
         .unwrap();
-        assert_eq!((c.stream_buffer_bytes, c.max_streams_per_session), (4096, 2));
+        assert_eq!((c.stream_buffer_bytes, c.max_kept_answer), (4096, 2048));
+        assert_eq!(c.max_state_keys, 64);
         let err = Config::from_lookup(env(&[("SOCKET_SERVE_MAX_STATE_KEYS", "0")])).unwrap_err();
         assert!(err.to_string().contains("SOCKET_SERVE_MAX_STATE_KEYS"));
     }

@@ -156,6 +156,9 @@ impl State {
     }
 }
 
+/// How many logs [`Store::listen`] adds between two yields.
+const LISTEN_STEP: usize = 500;
+
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_session(
@@ -597,7 +600,11 @@ impl Store for MemoryStore {
     }
 
     async fn listen(&self, subscription: &Subscription, logs: &[LogId]) -> StoreResult<()> {
-        for log in logs {
+        for (n, log) in logs.iter().enumerate() {
+            if n > 0 && n % LISTEN_STEP == 0 {
+                // Nothing here waits: let other tasks run between steps of a long list.
+                tokio::task::yield_now().await;
+            }
             self.inner.hub.add(subscription.id(), log);
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use socket_serve_protocol::Cursor;
 
 use crate::store::{
-    Audience, DynStore, EntryKind, Live, LogId, LogRead, StoreResult, Subscription,
+    Audience, DynStore, EntryKind, Live, LogId, LogRead, ReadBatch, StoreResult, Subscription,
 };
 
 /// What the reader produced from a replay or an announcement.
@@ -168,7 +168,7 @@ impl Reader {
             until: None,
             limit,
         }));
-        let batch = self.store.read(&reads).await?;
+        let batch = read_in_chunks(&self.store, &reads).await?;
         let mut end = batch.position;
         let mut more = batch.truncated;
         if after > end {
@@ -237,7 +237,7 @@ impl Reader {
                     limit,
                 })
                 .collect();
-            let batch = self.store.read(&reads).await?;
+            let batch = read_in_chunks(&self.store, &reads).await?;
             if batch.truncated {
                 more = true;
                 end = end.min(batch.position);
@@ -368,6 +368,30 @@ impl Reader {
             _ => true,
         }
     }
+}
+
+/// How many logs one store read takes at most: a session in 10,000 rooms reads them in
+/// several short steps, so the store (one lock, or one Redis script) and this process's
+/// threads serve other clients in between.
+const LOGS_PER_READ: usize = 500;
+
+/// [`Store::read`](crate::store::Store::read) of `reads` in steps of [`LOGS_PER_READ`]
+/// logs. Complete up to the lowest position of the steps: entries above it are read
+/// again by the next replay, or come live (the subscription listened before the first
+/// step, so anything appended after it is announced).
+async fn read_in_chunks(store: &DynStore, reads: &[LogRead]) -> StoreResult<ReadBatch> {
+    let mut chunks = reads.chunks(LOGS_PER_READ);
+    let first = chunks.next().unwrap_or(&[]);
+    let mut batch = store.read(first).await?;
+    for chunk in chunks {
+        // The memory store answers without ever waiting: give other tasks their turn.
+        tokio::task::yield_now().await;
+        let next = store.read(chunk).await?;
+        batch.entries.extend(next.entries);
+        batch.position = batch.position.min(next.position);
+        batch.truncated |= next.truncated;
+    }
+    Ok(batch)
 }
 
 #[cfg(test)]

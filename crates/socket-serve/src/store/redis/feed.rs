@@ -59,9 +59,10 @@ impl Feed {
         }
     }
 
-    /// Adds the listener to each log, then subscribes the channels not confirmed yet, in
-    /// SUBSCRIBEs of [`SUBSCRIBE_CHUNK`] channels, without holding the feed's lock: one
-    /// session in 10,000 rooms does not make other streams wait for its subscriptions.
+    /// In steps of [`SUBSCRIBE_CHUNK`] channels: adds the listener to each log, then
+    /// subscribes the channels not confirmed yet in one SUBSCRIBE, without holding the
+    /// feed's lock: one session in 10,000 rooms does not make other streams wait for its
+    /// subscriptions.
     ///
     /// The listener is added under the lock first, so a clean-up ([`Feed::unsubscribe_idle`],
     /// which holds the lock throughout) either ran before or sees the logs listened. A
@@ -73,38 +74,48 @@ impl Feed {
         subscription: u64,
         channels: Vec<(String, LogId)>,
     ) -> StoreResult<()> {
+        for chunk in channels.chunks(SUBSCRIBE_CHUNK) {
+            self.listen_chunk(subscription, chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn listen_chunk(
+        self: &Arc<Self>,
+        subscription: u64,
+        channels: &[(String, LogId)],
+    ) -> StoreResult<()> {
         let (mut sink, pending, generation) = {
             let mut state = self.state.lock().await;
             let sink = self.connected(&mut state).await?.clone();
             let mut known = lock(&state.channels);
             let mut pending = Vec::new();
             for (channel, log) in channels {
-                self.hub.add(subscription, &log);
-                if !state.confirmed.contains(&channel) {
+                self.hub.add(subscription, log);
+                if !state.confirmed.contains(channel) {
                     // Known to the reader before the SUBSCRIBE, so no announcement of it
                     // is dropped as unknown once it is confirmed.
-                    known.insert(channel.clone(), log);
-                    pending.push(channel);
+                    known.insert(channel.clone(), log.clone());
+                    pending.push(channel.clone());
                 }
             }
             drop(known);
             (sink, pending, (state.generation, state.unsubscribes))
         };
-        for chunk in pending.chunks(SUBSCRIBE_CHUNK) {
-            tokio::time::timeout(self.timeout, sink.subscribe(chunk))
-                .await
-                .map_err(|_| StoreError::Unavailable("SUBSCRIBE timed out".into()))?
-                .map_err(unavailable)?;
+        if pending.is_empty() {
+            return Ok(());
         }
-        if !pending.is_empty() {
-            let mut state = self.state.lock().await;
-            // On a newer connection these were not subscribed: the reset cut every
-            // subscription off already, so its readers start over. After an UNSUBSCRIBE
-            // that may have crossed ours, they stay unconfirmed: the next listen of them
-            // subscribes again.
-            if (state.generation, state.unsubscribes) == generation {
-                state.confirmed.extend(pending);
-            }
+        tokio::time::timeout(self.timeout, sink.subscribe(&pending))
+            .await
+            .map_err(|_| StoreError::Unavailable("SUBSCRIBE timed out".into()))?
+            .map_err(unavailable)?;
+        let mut state = self.state.lock().await;
+        // On a newer connection these were not subscribed: the reset cut every
+        // subscription off already, so its readers start over. After an UNSUBSCRIBE that
+        // may have crossed ours, they stay unconfirmed: the next listen of them subscribes
+        // again.
+        if (state.generation, state.unsubscribes) == generation {
+            state.confirmed.extend(pending);
         }
         Ok(())
     }
