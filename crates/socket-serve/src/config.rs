@@ -357,7 +357,10 @@ fn quotas_from_lookup(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     let quotas: [(&'static str, &mut usize); 4] = [
-        ("SOCKET_SERVE_STREAM_BUFFER_BYTES", &mut c.stream_buffer_bytes),
+        (
+            "SOCKET_SERVE_STREAM_BUFFER_BYTES",
+            &mut c.stream_buffer_bytes,
+        ),
         ("SOCKET_SERVE_MAX_STATE_KEYS", &mut c.max_state_keys),
         ("SOCKET_SERVE_MAX_STATE_BYTES", &mut c.max_state_bytes),
         ("SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES", &mut c.max_kept_answer),

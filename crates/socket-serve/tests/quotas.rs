@@ -26,8 +26,12 @@ async fn state_past_its_key_or_byte_quota_is_refused_and_unchanged() {
     let client = server.client();
     let session = client.connect().await;
     let remember = |key: &str, value: Value| json!({ "key": key, "value": value });
-    client.emit(&session, "remember", remember("a", json!(1))).await;
-    client.emit(&session, "remember", remember("b", json!(2))).await;
+    client
+        .emit(&session, "remember", remember("a", json!(1)))
+        .await;
+    client
+        .emit(&session, "remember", remember("b", json!(2)))
+        .await;
     let third = client
         .post_message(
             &session.session_id,
@@ -38,7 +42,9 @@ async fn state_past_its_key_or_byte_quota_is_refused_and_unchanged() {
         .await;
     third.error(413, "state_too_large");
     // A key it has may be rewritten, within the byte quota only.
-    client.emit(&session, "remember", remember("a", json!(10))).await;
+    client
+        .emit(&session, "remember", remember("a", json!(10)))
+        .await;
     let big = "x".repeat(64);
     let too_big = client
         .post_message(

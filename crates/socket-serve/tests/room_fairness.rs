@@ -35,7 +35,10 @@ async fn a_session_in_ten_thousand_rooms_does_not_slow_other_clients() {
         .buffer_unordered(64)
         .collect()
         .await;
-    assert!(joined.iter().all(Result::is_ok), "every join within the cap");
+    assert!(
+        joined.iter().all(Result::is_ok),
+        "every join within the cap"
+    );
     let refused = io.to_session(&many.id).join("one-too-many").await;
     let refused = refused.unwrap_err();
     assert_eq!(refused.code(), "too_many_rooms");
@@ -56,7 +59,9 @@ async fn a_session_in_ten_thousand_rooms_does_not_slow_other_clients() {
     while latencies.len() < SAMPLES || !opening.iter().all(|o| o.is_finished()) {
         let started = Instant::now();
         let (other, mut stream) = client.connect_and_listen().await;
-        client.emit(&other, "echo", json!({ "n": latencies.len() })).await;
+        client
+            .emit(&other, "echo", json!({ "n": latencies.len() }))
+            .await;
         stream.wait_for_event("echo", WAIT).await;
         latencies.push(started.elapsed());
         if !opening.iter().all(|o| o.is_finished()) {
@@ -79,7 +84,10 @@ async fn a_session_in_ten_thousand_rooms_does_not_slow_other_clients() {
     // listen and replay, and other clients' requests queue behind its large replies on
     // the shared connection (p99 ~2 s measured): the bound holds on memory only so far.
     if !on_redis {
-        assert!(p99 < Duration::from_millis(100), "other clients' p99 {p99:?}");
+        assert!(
+            p99 < Duration::from_millis(100),
+            "other clients' p99 {p99:?}"
+        );
     }
 
     // The streams really listen to the rooms: the last room's message arrives on each.

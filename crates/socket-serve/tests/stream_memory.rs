@@ -62,7 +62,12 @@ async fn non_reading_streams_are_cut_within_their_byte_budget_and_resume_without
         assert!(
             frames.iter().any(|f| f.starts_with("retry:")),
             "a stream was not cut; its last frames: {:?}",
-            frames.iter().rev().take(3).map(|f| short(f)).collect::<Vec<_>>()
+            frames
+                .iter()
+                .rev()
+                .take(3)
+                .map(|f| short(f))
+                .collect::<Vec<_>>()
         );
         resume_from.push((last_id(&frames), chat_numbers(&frames)));
     }
@@ -132,7 +137,7 @@ fn last_id(frames: &[String]) -> String {
         .iter()
         .flat_map(|f| f.lines())
         .filter_map(|l| l.strip_prefix("id: "))
-        .last()
+        .next_back()
         .expect("at least the id of a heartbeat or message")
         .to_owned()
 }

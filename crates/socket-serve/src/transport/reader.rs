@@ -85,7 +85,8 @@ impl Reader {
         let mut logs = vec![self.session_log(), LogId::All];
         logs.extend(rooms.iter().map(|(room, _)| LogId::Room(room.clone())));
         self.store.listen(sub, &logs).await?;
-        self.listened.extend(rooms.into_iter().map(|(room, _)| room));
+        self.listened
+            .extend(rooms.into_iter().map(|(room, _)| room));
         Ok(())
     }
 
