@@ -81,8 +81,9 @@ async fn a_session_in_ten_thousand_rooms_does_not_slow_other_clients() {
         &latencies[latencies.len().saturating_sub(5)..]
     );
     // Known weak: on Redis (debug build) one stream of this session takes ~0.5 s to
-    // listen and replay, and other clients' requests queue behind its large replies on
-    // the shared connection (p99 ~2 s measured): the bound holds on memory only so far.
+    // listen and replay; echoes stayed under 100 ms (p99 63 ms measured), but another
+    // client's stream opening meanwhile waited up to ~2 s behind its large replies on the
+    // shared connection, and few echoes fall inside that window: asserted on memory only.
     if !on_redis {
         assert!(
             p99 < Duration::from_millis(100),
