@@ -214,7 +214,7 @@ pub struct SessionMeta {
 /// let quota = StateQuota { max_keys: 1, max_bytes: 16 };
 /// assert!(store.set_state(sid, "a", "1", quota).await.unwrap());
 /// assert!(!store.set_state(sid, "b", "2", quota).await.unwrap(), "a second key");
-/// assert!(!store.set_state(sid, "a", "\"far too long\"", quota).await.unwrap(), "17 bytes");
+/// assert!(!store.set_state(sid, "a", "\"far, far too long\"", quota).await.unwrap(), "20 bytes");
 /// assert!(store.set_state(sid, "a", "2", quota).await.unwrap(), "a key rewritten");
 /// # });
 /// ```
