@@ -241,8 +241,7 @@ impl Stream {
     async fn deliver(&mut self, delivery: Delivery) -> Option<End> {
         // Volatile messages carry no `id:`: they move no cursor and are never replayed.
         for json in delivery.volatile {
-            // Volatile messages may be dropped: one that does not fit is just missed.
-            if let Err(end @ End::ClientGone) = self.send(sse::data_frame(None, &json)).await {
+            if let Err(end) = self.send(sse::data_frame(None, &json)).await {
                 return Some(end);
             }
         }
