@@ -1,35 +1,21 @@
 #!/usr/bin/env bash
-# Runs an external peer benchmark harness (bench-peers: Socket.IO with its Redis adapter, a
-# bare Node SSE server, socket-serve 0.6.0) with this repo's chat example as the
-# `socketserve` peer, all under the same load in one run. Loopback only; every loop bounded.
-# The harness is not part of this repository (a self-contained one in bench/ is planned):
-# point BENCH_PEERS at a copy of it.
+# The benchmark (bench/): socket-serve's chat example beside Socket.IO 4.8 with its Redis
+# adapter (WebSocket and long-polling), a bare Node SSE + Redis pub/sub server and the
+# JavaScript socket-serve 0.6.0, under one load in one run; idle streams; Redis cost per
+# operation; cold starts; the bare loopback-write floor. Loopback only, every loop bounded.
+# Not part of the test suite. Compare figures within one run, as ratios: the machine is
+# shared and noisy.
 #
-#   BENCH_PEERS=/path/to/bench-peers bash scripts/bench.sh              # --quick
-#   BENCH_PEERS=/path/to/bench-peers bash scripts/bench.sh --repeat 3   # any of its options
-#
-# The cold-start benchmark needs nothing outside the repo: scripts/bench-cold-start.sh.
-#
-# Compare figures as ratios within one run: the machine is shared and noisy.
+#   bash scripts/bench.sh --quick          # under 3 minutes
+#   bash scripts/bench.sh --quick --docs   # and regenerate docs/BENCHMARKS.md from the run
+#   bash scripts/bench.sh                  # 5000 messages per fan-out run
+#   bash scripts/bench.sh --peers socketserve,sse-ref --n 20 --m 200 --only fanout
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-peers_src="${BENCH_PEERS:-}"
-if [ -z "$peers_src" ] || [ ! -d "$peers_src" ]; then
-  echo "set BENCH_PEERS to a copy of the bench-peers harness (not in this repository)" >&2
-  exit 2
-fi
 bash scripts/install-deps.sh
-cargo build --release -p chat
-
-# The shared folder is read-only: run a private copy.
-work=target/bench-peers
-rm -rf "$work"
-cp -r "$peers_src" "$work"
-chmod -R u+w "$work"
-(cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
-args=("$@")
-[ "${#args[@]}" -gt 0 ] || args=(--quick)
-cd "$work"
-./run.sh "${args[@]}" --peers sse-ref,sio-ws,ss06,socketserve \
-  --socketserve-cmd "$(cd ../.. && pwd)/target/release/chat"
+target="${CARGO_TARGET_DIR:-target}"
+cargo build --release -p chat -p chat-lambda -p socket-serve-bench
+(cd bench/peers && { npm ls --silent >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error; })
+# Both ends of every idle stream are on this machine: as many descriptors as allowed.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+BENCH_COMMAND="bash scripts/bench.sh $*" exec "$target/release/bench" "$@"
