@@ -3,7 +3,8 @@
 // a message's send and receive times come from one clock (performance.now()). The Rust
 // harness starts it, reads `READY` once every subscriber is connected and has received a
 // warm-up message, measures the servers from when it writes `GO`, and reads back one JSON
-// line: what arrived, duplicates, and every publish-to-deliver latency in µs.
+// line: what arrived, duplicates, its own CPU (% of one core) and every publish-to-deliver
+// latency in µs.
 //   node sio-driver.js --urls http://127.0.0.1:A,http://127.0.0.1:B --n 100 --m 2000
 //        --rate 500 (0 = flat out, --window in flight) --transport websocket|polling
 // --m 0 only holds the N connections open until `GO` (the idle-stream scenario).
@@ -79,6 +80,7 @@ async function main() {
   await new Promise((resolve) => readline.createInterface({ input: process.stdin }).once('line', resolve));
 
   const start = now();
+  const cpuAtStart = process.cpuUsage();
   if (RATE > 0) {
     const sent = [];
     for (let s = 0; s < M; s++) {
@@ -99,12 +101,15 @@ async function main() {
     if (received !== last) { last = received; still = Date.now(); }
     await sleep(10);
   }
-  process.stdout.write(`${JSON.stringify({
-    received, duplicates, disconnects, elapsed_us: Math.round(lastReceive - start), latencies_us: latencies,
-  })}\n`);
+  const cpu = process.cpuUsage(cpuAtStart);
+  const generatorCpuPct = ((cpu.user + cpu.system) / Math.max(1, now() - start)) * 100;
   for (const s of [...subs, pub]) s.close();
   agent.destroy();
-  process.exit(0);
+  const result = JSON.stringify({
+    received, duplicates, disconnects, generator_cpu_pct: generatorCpuPct, elapsed_us: Math.round(lastReceive - start), latencies_us: latencies,
+  });
+  // A pipe takes a large write asynchronously: exit once it is flushed, not before.
+  process.stdout.write(`${result}\n`, () => process.exit(0));
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

@@ -55,6 +55,32 @@ pub struct FanoutRun {
     pub server_rss_mib: f64,
     pub redis_commands_per_message: f64,
     pub redis_reads_per_message: f64,
+    /// The load generator's CPU over the run, % of one core: near 100 for the one-threaded
+    /// Node driver means it, not the server, set the pace.
+    pub generator_cpu_pct: f64,
+}
+
+/// A process's CPU use from a start, as % of one core.
+struct Gauge {
+    pid: u32,
+    cpu: f64,
+    at: std::time::Instant,
+}
+
+impl Gauge {
+    fn start(pid: u32) -> Gauge {
+        Gauge {
+            pid,
+            cpu: procfs::cpu_seconds(pid),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// % of one core since the start (0 once the process is gone).
+    fn read(g: &Gauge) -> f64 {
+        let used = procfs::cpu_seconds(g.pid) - g.cpu;
+        (used.max(0.0) / g.at.elapsed().as_secs_f64().max(1e-9)) * 100.0
+    }
 }
 
 impl Load {
@@ -70,6 +96,7 @@ impl Load {
 
 /// What the subscribers (wherever they run) saw.
 struct Seen {
+    generator_cpu_pct: f64,
     received: u64,
     duplicated: u64,
     disconnects: u64,
@@ -101,12 +128,14 @@ pub async fn run(peer: Peer, load: Load, redis: &RedisProbe) -> FanoutRun {
             );
             subscribers.warm_up(&publisher).await;
             redis.reset();
-            let before = (cpu(), redis.snapshot());
+            let before = (cpu(), redis.snapshot(), Gauge::start(std::process::id()));
             let start = subscribers.clock.now_us();
             publish_all(&publisher, &subscribers.clock, load).await;
             subscribers.drain(load).await;
             let after = (cpu(), redis.snapshot());
+            let generator_cpu = Gauge::read(&before.2);
             let mut seen = subscribers.close().await;
+            seen.generator_cpu_pct = generator_cpu;
             seen.elapsed_us = seen.elapsed_us.saturating_sub(start);
             (seen, after.0 - before.0, after.1.since(&before.1))
         }
@@ -153,6 +182,7 @@ fn summarize(
         server_rss_mib: rss_kib as f64 / 1024.0,
         redis_commands_per_message: redis.commands as f64 / load.m.max(1) as f64,
         redis_reads_per_message: redis.reads as f64 / load.m.max(1) as f64,
+        generator_cpu_pct: seen.generator_cpu_pct,
     }
 }
 
@@ -281,6 +311,7 @@ impl Subscribers {
     async fn close(self) -> Seen {
         let _ = self.stop.send(true);
         let mut seen = Seen {
+            generator_cpu_pct: 0.0,
             received: 0,
             duplicated: 0,
             disconnects: 0,
@@ -354,6 +385,7 @@ struct SioDriver {
 
 #[derive(Deserialize)]
 struct DriverResult {
+    generator_cpu_pct: f64,
     received: u64,
     duplicates: u64,
     disconnects: u64,
@@ -403,6 +435,7 @@ impl SioDriver {
         let _ = self.child.wait().await;
         match serde_json::from_str::<DriverResult>(&line) {
             Ok(r) => Seen {
+                generator_cpu_pct: r.generator_cpu_pct,
                 received: r.received,
                 duplicated: r.duplicates,
                 disconnects: r.disconnects,
@@ -412,6 +445,7 @@ impl SioDriver {
             Err(e) => {
                 eprintln!("sio-driver.js gave no result ({e})");
                 Seen {
+                    generator_cpu_pct: 0.0,
                     received: 0,
                     duplicated: 0,
                     disconnects: 0,

@@ -180,13 +180,13 @@ pub async fn run(peer: Peer) -> Vec<Cost> {
 
     let sender = &sessions[0];
     let before = redis.snapshot();
-    post_all(&http, &url, sender, "echo").await;
+    post_all(&http, &url, sender, "echo", "emit").await;
     measure("emit (echo to the sender)", redis.snapshot().since(&before));
 
     for recipients in [10usize, 1000] {
         let streams = open_streams(&http, peer.wire(), &url, recipients).await;
         let before = redis.snapshot();
-        post_all(&http, &url, sender, "chat").await;
+        post_all(&http, &url, sender, "chat", &format!("to-{recipients}")).await;
         measure(
             &format!("broadcast to {recipients}"),
             redis.snapshot().since(&before),
@@ -206,11 +206,13 @@ async fn open_streams(http: &reqwest::Client, wire: Wire, url: &str, n: usize) -
         .await
 }
 
-async fn post_all(http: &reqwest::Client, url: &str, session: &str, event: &str) {
+/// Posts `OPS` messages of `event`, each with a `messageId` never used before (a repeated one
+/// would run only once).
+async fn post_all(http: &reqwest::Client, url: &str, session: &str, event: &str, case: &str) {
     for i in 0..OPS {
         let body = json!({
             "sessionId": session, "event": event,
-            "data": { "text": format!("cost {i}") }, "messageId": format!("{event}-{i}"),
+            "data": { "text": format!("cost {i}") }, "messageId": format!("{case}-{i}"),
         });
         let _ = http
             .post(format!("{url}/socket/message"))

@@ -72,16 +72,16 @@ fn bold_if(name: &str, text: String) -> String {
 /// The fan-out table.
 pub fn fanout_table(runs: &[FanoutRun]) -> String {
     let mut t = String::from(
-        "| system | load | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | server CPU µs/delivery | server RSS MiB | Redis cmds/msg | Redis reads/msg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| system | load | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | server CPU µs/delivery | server RSS MiB | Redis cmds/msg | Redis reads/msg | generator CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in runs {
         let _ = writeln!(
             t,
-            "| {} | {}x{} over {}, {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2} | {:.1} | {:.2} | {:.2} |",
+            "| {} | {}x{} over {}, {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2} | {:.1} | {:.2} | {:.2} | {:.0} |",
             bold_if(&r.peer, r.peer.clone()),
             r.n, r.m, r.k, r.mode, r.deliveries_per_s, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms,
             r.lost, r.duplicated, r.cpu_us_per_delivery, r.server_rss_mib,
-            r.redis_commands_per_message, r.redis_reads_per_message,
+            r.redis_commands_per_message, r.redis_reads_per_message, r.generator_cpu_pct,
         );
     }
     t
