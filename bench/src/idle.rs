@@ -95,9 +95,7 @@ async fn open(http: &reqwest::Client, wire: Wire, url: &str, n: usize) -> Vec<Fr
     stream::iter(0..n)
         .map(|_| sse::subscribe(http, wire, url))
         .buffer_unordered(64)
-        .filter_map(|r| async move {
-            r.map_err(|e| eprintln!("idle stream: {e}")).ok()
-        })
+        .filter_map(|r| async move { r.map_err(|e| eprintln!("idle stream: {e}")).ok() })
         .collect()
         .await
 }

@@ -75,7 +75,11 @@ fn grouped_bars(
 
 /// `latency.svg`: p50, p90, p99 per system for each load; `cpu.svg`: server CPU µs per
 /// delivery per system, paced and flat out, the floor's one write per frame beside.
-pub fn write(dir: &Path, fanout: &[FanoutRun], floor: &[FloorRun]) -> Result<(), Box<dyn std::error::Error>> {
+pub fn write(
+    dir: &Path,
+    fanout: &[FanoutRun],
+    floor: &[FloorRun],
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut modes: Vec<&str> = fanout.iter().map(|f| f.mode.as_str()).collect();
     modes.dedup();
     for (i, mode) in modes.iter().enumerate() {
@@ -83,7 +87,10 @@ pub fn write(dir: &Path, fanout: &[FanoutRun], floor: &[FloorRun]) -> Result<(),
         let labels: Vec<String> = runs.iter().map(|f| f.peer.clone()).collect();
         let pick = |g: fn(&FanoutRun) -> f64| runs.iter().map(|f| g(f)).collect::<Vec<_>>();
         grouped_bars(
-            &dir.join(format!("latency-{}.svg", if i == 0 { "paced" } else { "flat-out" })),
+            &dir.join(format!(
+                "latency-{}.svg",
+                if i == 0 { "paced" } else { "flat-out" }
+            )),
             &format!("publish-to-deliver latency, {mode} (lower is better)"),
             "ms",
             &labels,

@@ -86,7 +86,10 @@ impl RedisProbe {
 
     fn info(&self, section: &str) -> String {
         let mut c = self.connection.lock().expect("not poisoned");
-        redis::cmd("INFO").arg(section).query(&mut *c).unwrap_or_default()
+        redis::cmd("INFO")
+            .arg(section)
+            .query(&mut *c)
+            .unwrap_or_default()
     }
 
     /// `CONFIG RESETSTAT` and `FLUSHALL`-free: zeroes the command counters.
@@ -103,7 +106,12 @@ impl RedisProbe {
             .lines()
             .filter_map(|l| {
                 let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = rest.strip_prefix("calls=")?.split(',').next()?.parse().ok()?;
+                let calls = rest
+                    .strip_prefix("calls=")?
+                    .split(',')
+                    .next()?
+                    .parse()
+                    .ok()?;
                 Some((name.to_owned(), calls))
             })
             .collect();

@@ -188,10 +188,7 @@ impl Publisher {
                     .header("content-type", "application/json")
                     .body(body.to_string())
             }
-            _ => self
-                .http
-                .post(format!("{}/publish", self.url))
-                .body(text),
+            _ => self.http.post(format!("{}/publish", self.url)).body(text),
         };
         let response = request.send().await.map_err(|e| format!("publish: {e}"))?;
         let status = response.status();
@@ -216,8 +213,14 @@ mod tests {
     fn decodes_a_chat_envelope_and_a_bare_frame() {
         let message = BenchMessage { s: 7, t: 1234 };
         let chat = json!({"event": "chat", "data": {"from": "x", "text": r#"{"s":7,"t":1234}"#}});
-        assert_eq!(decode(Wire::Sessions, &frame(&chat.to_string())), Some(message));
-        assert_eq!(decode(Wire::BareSse, &frame(r#"{"s":7,"t":1234}"#)), Some(message));
+        assert_eq!(
+            decode(Wire::Sessions, &frame(&chat.to_string())),
+            Some(message)
+        );
+        assert_eq!(
+            decode(Wire::BareSse, &frame(r#"{"s":7,"t":1234}"#)),
+            Some(message)
+        );
         let welcome = json!({"event": "welcome", "data": {"id": "x"}});
         assert_eq!(decode(Wire::Sessions, &frame(&welcome.to_string())), None);
     }
