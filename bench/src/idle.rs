@@ -57,7 +57,7 @@ pub async fn run(peer: Peer, counts: &[usize]) -> Vec<IdleRun> {
         let more = count.saturating_sub(opened);
         match peer.wire() {
             Wire::SocketIo(_) => {
-                sio_held.push(fanout::hold_sio_connections(&[url.clone()], more).await);
+                sio_held.push(fanout::hold_sio_connections(std::slice::from_ref(&url), more).await);
             }
             wire => held.extend(open(&http, wire, &url, more).await),
         }

@@ -43,7 +43,7 @@ fn main() {
         readers.push(std::thread::spawn(move || drain(client)));
     }
 
-    let mut frame = vec![b' '; FRAME_BYTES];
+    let mut frame = [b' '; FRAME_BYTES];
     frame[..6].copy_from_slice(b"data: ");
     frame[FRAME_BYTES - 2..].copy_from_slice(b"\n\n");
     let batch: Vec<u8> = frame.repeat(coalesce);
