@@ -24,6 +24,7 @@ mod cursor;
 mod envelope;
 mod event_name;
 mod messages;
+pub mod socketio;
 pub mod sse;
 
 pub use binary::Binary;
