@@ -164,6 +164,7 @@ mod http;
 mod integrations;
 pub mod platform;
 mod serve;
+mod socketio;
 pub mod store;
 mod transport;
 
@@ -219,3 +220,4 @@ pub use http::SocketServeService;
 pub use integrations::lambda;
 pub use platform::Platform;
 pub use serve::{serve, ServeConfig};
+pub use socketio::{SocketIo, SocketIoOptions, SocketIoService};

@@ -27,7 +27,7 @@ use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use socket_serve::{Ack, HandlerResult, Socket, SocketServe};
+use socket_serve::{Ack, HandlerResult, Socket, SocketIo, SocketIoOptions, SocketServe};
 
 /// The chat page.
 const PAGE: &str = include_str!("../static/index.html");
@@ -176,7 +176,9 @@ async fn ask(socket: Socket, msg: Ask) -> HandlerResult<Ack<Value>> {
     }
 }
 
-/// The whole app: the page at `/`, the API at `/socket`.
+/// The whole app: the page at `/`, the API at `/socket`, and the same handlers for
+/// `socket.io-client` at `/socket.io/` (`SOCKET_SERVE_PING_INTERVAL_MS` and
+/// `SOCKET_SERVE_PING_TIMEOUT_MS` tune its heartbeat).
 ///
 /// ```
 /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
@@ -185,7 +187,29 @@ async fn ask(socket: Socket, msg: Ask) -> HandlerResult<Ack<Value>> {
 /// # let _ = app;
 /// ```
 pub fn app(io: &SocketServe) -> axum::Router {
-    axum::Router::new()
+    let app = axum::Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .nest("/socket", io.router())
+        .nest("/socket", io.router());
+    match SocketIo::with_options(io, socket_io_options()) {
+        Ok(sio) => app.nest_service("/socket.io", sio.service()),
+        Err(err) => {
+            tracing::error!(error = %err, "no Socket.IO endpoint");
+            app
+        }
+    }
+}
+
+fn socket_io_options() -> SocketIoOptions {
+    let ms = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis)
+    };
+    let defaults = SocketIoOptions::default();
+    SocketIoOptions {
+        ping_interval: ms("SOCKET_SERVE_PING_INTERVAL_MS").unwrap_or(defaults.ping_interval),
+        ping_timeout: ms("SOCKET_SERVE_PING_TIMEOUT_MS").unwrap_or(defaults.ping_timeout),
+        ..defaults
+    }
 }

@@ -23,7 +23,9 @@ use crate::engine::{lifecycle, Engine, MessageInput, RequestInfo};
 use crate::error::Error;
 use crate::platform::{AfterFreeze, Deadline, Platform, ResponseStreaming};
 use crate::transport::{self, Until};
-use error::{error_response, json_response, raw_json_response, simple_error};
+pub(crate) use body::read_limited;
+pub(crate) use error::error_response;
+use error::{ json_response, raw_json_response, simple_error};
 
 /// The endpoint a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,7 @@ pub(crate) async fn handle(
 /// Runs a flow that calls app handlers in a task of its own, so that a client that hangs
 /// up mid-request does not cancel a handler halfway (its retry then gets the first run's
 /// answer), and a handler that panics becomes a 500 instead of a dropped connection.
-async fn run_to_completion<T: Send + 'static>(
+pub(crate) async fn run_to_completion<T: Send + 'static>(
     flow: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
 ) -> Result<T, Error> {
     match tokio::spawn(flow).await {

@@ -2,7 +2,7 @@
 //! [`Reader`](reader::Reader): replay from a cursor, then live.
 
 mod polling;
-mod reader;
+pub(crate) mod reader;
 mod sse;
 mod ticker;
 

@@ -1,0 +1,225 @@
+//! `GET ?sid=..`: the long-poll. It reads the transport log and each connected namespace
+//! session's logs from their drain positions (kept in the store), waits up to
+//! `pingInterval` for the first packet, else answers a ping, and moves the positions by
+//! compare-and-set. A lease in the store allows one pending poll per sid on all instances.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use futures_util::future::select_all;
+use http::Response;
+use socket_serve_protocol::socketio::{encode_payload, EioPacket, SioKind, SioPacket};
+use socket_serve_protocol::Cursor;
+
+use super::packets::{self, ack_key, namespace_key};
+use super::post::{end_transport, CLIENT_CLOSE, OVERLAP};
+use super::{text_response, EioError, Inner};
+use crate::engine::emit::now_ms;
+use crate::engine::{lifecycle, Engine};
+use crate::error::Error;
+use crate::store::{Claim, Live, Subscription};
+use crate::transport::reader::{Delivery, Reader};
+
+/// The message id of the poll lease (a claim that is released, never completed).
+const POLL_LEASE: &str = "__eio_poll";
+
+/// One log reader of the poll: the transport session's (`nsp` `None`) or a namespace's.
+struct Source {
+    engine: Arc<Engine>,
+    sid: String,
+    nsp: Option<String>,
+    from: Cursor,
+    reader: Reader,
+    subscription: Subscription,
+}
+
+/// What the poll answers, as it grows.
+#[derive(Default)]
+struct Answer {
+    packets: Vec<String>,
+    /// The Engine.IO session ended: nothing comes after.
+    closed: bool,
+}
+
+pub(crate) async fn poll(inner: &Arc<Inner>, sid: &str) -> Result<Response<Body>, Error> {
+    let transport = &inner.transport;
+    let Ok(meta) = lifecycle::touch(transport, sid).await else {
+        return Ok(EioError::UnknownSid.response());
+    };
+    let lease = inner.options.ping_interval + std::time::Duration::from_secs(10);
+    if let Claim::InProgress = transport.store.claim_message(sid, POLL_LEASE, lease).await? {
+        // The protocol's rule: a second pending poll is an error that ends the session;
+        // the pending one wakes on the end and answers.
+        end_transport(inner, sid, OVERLAP).await?;
+        return Ok(EioError::BadRequest.response());
+    }
+    let answer = answer(inner, sid, meta.start).await;
+    if let Err(err) = transport.store.release_message(sid, POLL_LEASE).await {
+        tracing::warn!(error = %err, "could not release a poll lease");
+    }
+    Ok(text_response(encode_payload(&answer?.packets)))
+}
+
+async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer, Error> {
+    let mut answer = Answer::default();
+    let mut sources = vec![source(inner.transport.clone(), sid, None).await?];
+    for (nsp, engine) in &inner.namespaces {
+        let key = namespace_key(nsp);
+        let Some(session) = inner.transport.store.get_state(sid, &key).await? else {
+            continue;
+        };
+        let session: String = serde_json::from_str(&session).unwrap_or_default();
+        match source(engine.clone(), &session, Some(nsp.clone())).await {
+            Ok(source) => sources.push(source),
+            Err(Error::UnknownSession) => {
+                // Ended between two polls: say so once, unless the client left itself.
+                inner.transport.store.delete_state(sid, &key).await?;
+                let reason = engine.store.ended_reason(&session).await?;
+                disconnected(&mut answer, nsp, reason.as_deref());
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    let connected = sources.len() > 1;
+    let waited_ms = now_ms().saturating_sub(started.ms);
+    if !connected && waited_ms > inner.options.connect_timeout.as_millis() as u64 {
+        end_transport(inner, sid, "connect timeout").await?;
+        answer.packets.push(EioPacket::Close.encode());
+        return Ok(answer);
+    }
+    for i in 0..sources.len() {
+        let delivery = replay(&mut sources[i]).await?;
+        take(inner, sid, &sources[i], delivery, &mut answer).await?;
+    }
+    let deadline = tokio::time::Instant::now() + inner.options.ping_interval;
+    while answer.packets.is_empty() && !answer.closed {
+        let live = {
+            let waits = sources.iter_mut().map(|s| Box::pin(s.subscription.recv()));
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => None,
+                (live, i, _) = select_all(waits) => Some((live, i)),
+            }
+        };
+        let Some((live, i)) = live else { break };
+        let Some(live) = live else {
+            // A subscription was cut (slow reader, lost pub/sub): the logs have it all.
+            break;
+        };
+        let delivery = on_live(&mut sources[i], live).await?;
+        take(inner, sid, &sources[i], delivery, &mut answer).await?;
+    }
+    if answer.packets.is_empty() {
+        answer.packets.push(EioPacket::Ping(String::new()).encode());
+    }
+    for source in &sources {
+        if source.reader.position > source.from {
+            let store = &source.engine.store;
+            if !store
+                .advance_drain(&source.sid, source.from, source.reader.position)
+                .await?
+            {
+                tracing::debug!(sid = %source.sid, "a resume moved the drain position meanwhile");
+            }
+        }
+    }
+    Ok(answer)
+}
+
+async fn source(engine: Arc<Engine>, sid: &str, nsp: Option<String>) -> Result<Source, Error> {
+    let meta = lifecycle::touch(&engine, sid).await?;
+    let from = engine
+        .store
+        .drain_position(sid)
+        .await?
+        .ok_or(Error::UnknownSession)?;
+    let batch = engine.config.replay_batch;
+    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, from, batch);
+    let subscription = engine.store.subscribe();
+    reader.listen_all(&subscription).await?;
+    Ok(Source {
+        engine,
+        sid: sid.to_owned(),
+        nsp,
+        from,
+        reader,
+        subscription,
+    })
+}
+
+async fn replay(source: &mut Source) -> Result<Delivery, Error> {
+    let mut delivery = source.reader.replay_listening(&source.subscription).await?;
+    while delivery.messages.is_empty() && delivery.disconnected.is_none() && delivery.more {
+        delivery = source.reader.replay_listening(&source.subscription).await?;
+    }
+    Ok(delivery)
+}
+
+async fn on_live(source: &mut Source, live: Live) -> Result<Delivery, Error> {
+    let delivery = source.reader.on_live(live);
+    if delivery.resync {
+        return replay(source).await;
+    }
+    Ok(delivery)
+}
+
+/// Adds a delivery's packets to the answer.
+async fn take(
+    inner: &Inner,
+    sid: &str,
+    source: &Source,
+    delivery: Delivery,
+    answer: &mut Answer,
+) -> Result<(), Error> {
+    let Some(nsp) = &source.nsp else {
+        for (_, json) in &delivery.messages {
+            answer.packets.extend(packets::transport_packets(json));
+        }
+        if let Some(reason) = delivery.disconnected {
+            // A close by the client ends a pending poll with a noop; any other end with a
+            // close packet.
+            let last = match reason.as_str() {
+                CLIENT_CLOSE => EioPacket::Noop,
+                _ => EioPacket::Close,
+            };
+            answer.packets.push(last.encode());
+            answer.closed = true;
+        }
+        return Ok(());
+    };
+    let recovery = inner.options.recovery;
+    for json in &delivery.volatile {
+        if let Some(out) = packets::event(nsp, json, source.reader.position, false) {
+            answer.packets.extend(out.packets);
+        }
+    }
+    for (cursor, json) in &delivery.messages {
+        let Some(out) = packets::event(nsp, json, *cursor, recovery) else {
+            continue;
+        };
+        if let Some((id, ack_id)) = out.ack {
+            let value = serde_json::to_string(&ack_id)?;
+            source
+                .engine
+                .store
+                .set_state(&source.sid, &ack_key(id), &value)
+                .await?;
+        }
+        answer.packets.extend(out.packets);
+    }
+    if let Some(reason) = delivery.disconnected {
+        let key = namespace_key(nsp);
+        inner.transport.store.delete_state(sid, &key).await?;
+        disconnected(answer, nsp, Some(&reason));
+    }
+    Ok(())
+}
+
+/// A namespace session's end, as the client hears it: a `DISCONNECT`, unless the client
+/// itself left (it knows) or the end is unknown.
+fn disconnected(answer: &mut Answer, nsp: &str, reason: Option<&str>) {
+    if matches!(reason, None | Some("client disconnect")) {
+        return;
+    }
+    let packet = SioPacket::new(SioKind::Disconnect, nsp);
+    answer.packets.extend(packets::encode(packet));
+}

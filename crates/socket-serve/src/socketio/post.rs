@@ -1,0 +1,344 @@
+//! `POST ?sid=..`: the client's packets. Each runs like the socket-serve endpoint of the
+//! same meaning (`CONNECT` like `/connect`, `EVENT` like `/message`, `ACK` like `/ack`),
+//! and what the client must hear back goes to the transport log for its next poll.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use socket_serve_protocol::socketio::{
+    decode_payload, markers_from_placeholders, EioPacket, SioKind, SioPacket,
+};
+use socket_serve_protocol::Cursor;
+
+use super::packets::{self, ack_key, namespace_key, payload};
+use super::{text_response, EioError, Inner};
+use crate::engine::{is_session_id, lifecycle, Engine, MessageInput, RequestInfo};
+use crate::error::Error;
+
+/// The state key of a binary packet still waiting for attachments.
+const PENDING_BINARY: &str = "__sio_binary";
+
+/// A binary packet's header and the attachments received so far (they may come in later
+/// `POST`s).
+#[derive(Serialize, Deserialize)]
+struct PendingBinary {
+    header: String,
+    parts: Vec<String>,
+}
+
+/// Why a close ended the Engine.IO session (the transport log's `Disconnected` reason).
+pub(crate) const CLIENT_CLOSE: &str = "client close";
+pub(crate) const OVERLAP: &str = "overlapping polls";
+pub(crate) const INVALID_PACKET: &str = "invalid packet";
+
+pub(crate) async fn post(
+    inner: &Arc<Inner>,
+    sid: &str,
+    req: Request<Body>,
+) -> Result<Response<Body>, Error> {
+    if lifecycle::touch(&inner.transport, sid).await.is_err() {
+        return Ok(EioError::UnknownSid.response());
+    }
+    let (parts, body) = req.into_parts();
+    let info = Arc::new(RequestInfo::from_parts(&parts));
+    let bytes = match crate::http::read_limited(body, inner.options.max_payload).await {
+        Ok(bytes) => bytes,
+        Err(err) => return Err(err),
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return close_invalid(inner, sid).await;
+    };
+    let Ok(list) = decode_payload(text) else {
+        return close_invalid(inner, sid).await;
+    };
+    for packet in list {
+        let handled = match packet {
+            EioPacket::Close => {
+                end_transport(inner, sid, CLIENT_CLOSE).await?;
+                return Ok(text_response("ok".into()));
+            }
+            EioPacket::Message(text) => on_message(inner, sid, &text, &info).await?,
+            EioPacket::Binary(base64) => on_attachment(inner, sid, base64, &info).await?,
+            EioPacket::Pong(_) | EioPacket::Noop => true,
+            EioPacket::Ping(_) | EioPacket::Open(_) | EioPacket::Upgrade => false,
+        };
+        if !handled {
+            return close_invalid(inner, sid).await;
+        }
+    }
+    Ok(text_response("ok".into()))
+}
+
+async fn close_invalid(inner: &Arc<Inner>, sid: &str) -> Result<Response<Body>, Error> {
+    end_transport(inner, sid, INVALID_PACKET).await?;
+    Ok(EioError::BadRequest.response())
+}
+
+/// Ends the Engine.IO session; a waiting poll wakes on the end and answers.
+pub(crate) async fn end_transport(inner: &Arc<Inner>, sid: &str, reason: &str) -> Result<(), Error> {
+    lifecycle::end_session(&inner.transport, sid, reason, None).await
+}
+
+/// One Socket.IO packet; `false` if it is not valid.
+async fn on_message(
+    inner: &Arc<Inner>,
+    sid: &str,
+    text: &str,
+    info: &Arc<RequestInfo>,
+) -> Result<bool, Error> {
+    let Ok(packet) = SioPacket::decode(text) else {
+        return Ok(false);
+    };
+    if packet.kind.is_binary() && packet.attachments > 0 {
+        let pending = PendingBinary {
+            header: text.to_owned(),
+            parts: Vec::new(),
+        };
+        let json = serde_json::to_string(&pending)?;
+        inner
+            .transport
+            .store
+            .set_state(sid, PENDING_BINARY, &json)
+            .await?;
+        return Ok(true);
+    }
+    dispatch(inner, sid, packet, info).await
+}
+
+/// An attachment of the pending binary packet; the packet runs once it has them all.
+async fn on_attachment(
+    inner: &Arc<Inner>,
+    sid: &str,
+    base64: String,
+    info: &Arc<RequestInfo>,
+) -> Result<bool, Error> {
+    let store = &inner.transport.store;
+    let Some(json) = store.get_state(sid, PENDING_BINARY).await? else {
+        return Ok(false);
+    };
+    let Ok(mut pending) = serde_json::from_str::<PendingBinary>(&json) else {
+        return Ok(false);
+    };
+    let Ok(mut packet) = SioPacket::decode(&pending.header) else {
+        return Ok(false);
+    };
+    pending.parts.push(base64);
+    if pending.parts.len() < packet.attachments {
+        store
+            .set_state(sid, PENDING_BINARY, &serde_json::to_string(&pending)?)
+            .await?;
+        return Ok(true);
+    }
+    store.delete_state(sid, PENDING_BINARY).await?;
+    let data = packet.data.take().unwrap_or(Value::Null);
+    let Some(data) = markers_from_placeholders(data, &pending.parts) else {
+        return Ok(false);
+    };
+    packet.data = Some(data);
+    packet.kind = match packet.kind {
+        SioKind::BinaryAck => SioKind::Ack,
+        _ => SioKind::Event,
+    };
+    dispatch(inner, sid, packet, info).await
+}
+
+async fn dispatch(
+    inner: &Arc<Inner>,
+    sid: &str,
+    packet: SioPacket,
+    info: &Arc<RequestInfo>,
+) -> Result<bool, Error> {
+    let Some(engine) = inner.namespace(&packet.nsp).cloned() else {
+        if packet.kind == SioKind::Connect {
+            let refusal = SioPacket::new(SioKind::ConnectError, &packet.nsp)
+                .with_data(json!({"message": "Invalid namespace"}));
+            packets::push(&inner.transport, sid, packets::encode(refusal), None).await?;
+        }
+        return Ok(true);
+    };
+    if packet.kind == SioKind::Connect {
+        connect(inner, sid, &engine, packet, info).await?;
+        return Ok(true);
+    }
+    let key = namespace_key(&packet.nsp);
+    let Some(session) = inner.transport.store.get_state(sid, &key).await? else {
+        // Not connected to that namespace: Socket.IO ignores such packets.
+        return Ok(true);
+    };
+    let session: String = serde_json::from_str(&session).unwrap_or_default();
+    match packet.kind {
+        SioKind::Disconnect => {
+            inner.transport.store.delete_state(sid, &key).await?;
+            lifecycle::end_session(&engine, &session, "client disconnect", Some(info.clone()))
+                .await?;
+        }
+        SioKind::Event => event(inner, sid, &engine, &session, packet, info).await?,
+        SioKind::Ack => ack(&engine, &session, packet).await?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `CONNECT`: resumes the session `pid` names (connection state recovery), or connects
+/// anew like `/connect`, with the rest of the payload as the auth `authorize` sees.
+async fn connect(
+    inner: &Arc<Inner>,
+    sid: &str,
+    engine: &Arc<Engine>,
+    packet: SioPacket,
+    info: &Arc<RequestInfo>,
+) -> Result<(), Error> {
+    let nsp = packet.nsp.clone();
+    let mut auth = match packet.data {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let pid = auth.remove("pid");
+    let offset = auth.remove("offset");
+    let resumed = match (inner.options.recovery, pid) {
+        (true, Some(Value::String(pid))) => resume(engine, &pid, offset.as_ref()).await?,
+        _ => None,
+    };
+    let (session, public_id) = match resumed {
+        Some(found) => found,
+        None => {
+            let auth = (!auth.is_empty()).then_some(Value::Object(auth));
+            let engine_ = engine.clone();
+            let request = Some(info.clone());
+            let connected = crate::http::run_to_completion(async move {
+                lifecycle::connect(&engine_, auth, request).await
+            })
+            .await;
+            match connected {
+                Ok(answer) => (answer.session_id, answer.id),
+                Err(err) => {
+                    let refusal = SioPacket::new(SioKind::ConnectError, &nsp)
+                        .with_data(json!({"message": err.to_string(), "data": {"code": err.code()}}));
+                    packets::push(&inner.transport, sid, packets::encode(refusal), None).await?;
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let key = namespace_key(&nsp);
+    let value = serde_json::to_string(&session)?;
+    inner.transport.store.set_state(sid, &key, &value).await?;
+    let mut answer = json!({"sid": public_id});
+    if inner.options.recovery {
+        answer["pid"] = Value::String(session);
+    }
+    let hello = SioPacket::new(SioKind::Connect, &nsp).with_data(answer);
+    packets::push(&inner.transport, sid, packets::encode(hello), None).await
+}
+
+/// The session `pid` names, if it is still open: its delivery restarts after `offset`
+/// (the cursor of the last event the client got; its start without one).
+async fn resume(
+    engine: &Arc<Engine>,
+    pid: &str,
+    offset: Option<&Value>,
+) -> Result<Option<(String, String)>, Error> {
+    if !is_session_id(pid) {
+        return Ok(None);
+    }
+    let Ok(meta) = lifecycle::touch(engine, pid).await else {
+        return Ok(None);
+    };
+    let offset = offset
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Cursor>().ok());
+    let now = crate::engine::emit::now_ms();
+    let (from, recoverable) = crate::transport::start_position(engine, &meta, offset, now);
+    if !recoverable {
+        return Ok(None);
+    }
+    // Compare-and-set: a poll of the old Engine.IO session may move it meanwhile.
+    for _ in 0..8 {
+        let Some(current) = engine.store.drain_position(pid).await? else {
+            return Ok(None);
+        };
+        if engine.store.advance_drain(pid, current, from).await? {
+            return Ok(Some((pid.to_owned(), meta.public_id)));
+        }
+    }
+    Err(Error::MessageInProgress("resume".into()))
+}
+
+/// How long a `POST` waits for an event's handler. The client sends nothing else while a
+/// `POST` is open, so a handler that waits for the client (an `emit_with_ack`) must not
+/// hold it: past this, the handler finishes in its task, and its ack comes with a poll.
+const HANDLER_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `EVENT`: the handler runs as for `POST /message`; an id makes it retry-safe (the id
+/// is the `messageId`) and its answer an `ACK` for the next poll.
+async fn event(
+    inner: &Arc<Inner>,
+    sid: &str,
+    engine: &Arc<Engine>,
+    session: &str,
+    packet: SioPacket,
+    info: &Arc<RequestInfo>,
+) -> Result<(), Error> {
+    let Some(Value::Array(mut args)) = packet.data else {
+        return Ok(());
+    };
+    let Value::String(event) = args.remove(0) else {
+        return Ok(());
+    };
+    let input = MessageInput {
+        sid: session.to_owned(),
+        event,
+        data: payload(args),
+        message_id: packet.id.map(|id| format!("sio-{id}")),
+        requires_ack: packet.id.is_some(),
+        request: Some(info.clone()),
+    };
+    let (inner, engine) = (inner.clone(), engine.clone());
+    let (sid, session, nsp, id) = (sid.to_owned(), session.to_owned(), packet.nsp, packet.id);
+    let flow = tokio::spawn(async move {
+        let answer = lifecycle::message(&engine, input).await;
+        let Some(id) = id else {
+            if let Err(err) = answer {
+                tracing::debug!(error = %err, "a Socket.IO event without ack failed");
+            }
+            return Ok(());
+        };
+        let reply = match answer {
+            Ok(answer) => packets::arguments(answer.ack.unwrap_or(Value::Null)),
+            Err(Error::UnknownSession) => return Ok(()),
+            Err(err) => vec![json!({"error": err.code(), "message": err.to_string()})],
+        };
+        let ack = SioPacket::new(SioKind::Ack, &nsp)
+            .with_id(id)
+            .with_data(Value::Array(reply));
+        // Per namespace session and id: a retried event is answered once per transport.
+        let dedup = format!("ack:{session}:{id}");
+        packets::push(&inner.transport, &sid, packets::encode(ack), Some(dedup)).await
+    });
+    match tokio::time::timeout(HANDLER_WAIT, flow).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => {
+            tracing::error!(error = %join, "a handler panicked");
+            Ok(())
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+/// `ACK`: the client's answer to an `emit_with_ack`, as `POST /ack`.
+async fn ack(engine: &Arc<Engine>, session: &str, packet: SioPacket) -> Result<(), Error> {
+    let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
+        return Ok(());
+    };
+    let key = ack_key(id);
+    let Some(ack_id) = engine.store.get_state(session, &key).await? else {
+        return Ok(());
+    };
+    let ack_id: String = serde_json::from_str(&ack_id).unwrap_or_default();
+    crate::engine::ack_reply(engine, session, &ack_id, &payload(args)).await?;
+    engine.store.delete_state(session, &key).await?;
+    Ok(())
+}
