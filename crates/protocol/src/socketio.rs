@@ -173,8 +173,8 @@ impl SioKind {
     }
 }
 
-/// The longest ack id a client may send (Socket.IO ids are integers).
-const MAX_ID_DIGITS: usize = 15;
+/// The longest ack id a client may send (Socket.IO ids are integers below 2^53).
+const MAX_ID_DIGITS: usize = 16;
 
 /// The most attachments one packet may announce.
 pub const MAX_ATTACHMENTS: usize = 64;

@@ -190,13 +190,29 @@ pub fn app(io: &SocketServe) -> axum::Router {
     let app = axum::Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .nest("/socket", io.router());
-    match SocketIo::with_options(io, socket_io_options()) {
-        Ok(sio) => app.nest_service("/socket.io", sio.service()),
-        Err(err) => {
+    let news = news_namespace(io);
+    match (SocketIo::with_options(io, socket_io_options()), news) {
+        (Ok(sio), Ok(news)) => app.nest_service("/socket.io", sio.namespace("/news", &news).service()),
+        (Err(err), _) | (_, Err(err)) => {
             tracing::error!(error = %err, "no Socket.IO endpoint");
             app
         }
     }
+}
+
+/// A second Socket.IO namespace, `/news`, with an `echo` of its own: a server of its own
+/// on the same store, under its own key prefix.
+fn news_namespace(io: &SocketServe) -> Result<SocketServe, socket_serve::Error> {
+    let config = socket_serve::Config {
+        key_prefix: format!("{}-news", io.config().key_prefix),
+        ..io.config().clone()
+    };
+    let news = SocketServe::new(config)?;
+    news.on_message("echo", |socket: Socket, data: Value| async move {
+        socket.emit("news:echo", &data).await?;
+        Ok::<_, socket_serve::Error>(Ack(data))
+    });
+    Ok(news)
 }
 
 fn socket_io_options() -> SocketIoOptions {

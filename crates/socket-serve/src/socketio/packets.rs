@@ -109,7 +109,7 @@ pub(crate) fn numeric_ack_id(ack_id: &str) -> u64 {
 }
 
 /// What a namespace session's envelope becomes: an `EVENT` (with the entry's cursor as
-/// its last argument under recovery, and an id when the server asked for an ack), or
+/// its last argument under recovery, or an id when the server asked for an ack), or
 /// nothing for socket-serve's own control events.
 pub(crate) struct EventOut {
     pub packets: Vec<String>,
@@ -124,7 +124,9 @@ pub(crate) fn event(nsp: &str, json: &str, cursor: Cursor, recovery: bool) -> Op
     }
     let mut args = vec![Value::String(envelope.event)];
     args.extend(arguments(envelope.data));
-    if recovery {
+    // As Socket.IO: a question (an ack id) carries no offset, so the client's callback
+    // stays its last argument.
+    if recovery && envelope.ack_id.is_none() {
         args.push(Value::String(cursor.to_string()));
     }
     let mut packet = SioPacket::new(SioKind::Event, nsp).with_data(Value::Array(args));

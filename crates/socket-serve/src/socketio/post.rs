@@ -308,7 +308,9 @@ async fn event(
         };
         let reply = match answer {
             Ok(answer) => packets::arguments(answer.ack.unwrap_or(Value::Null)),
-            Err(Error::UnknownSession) => return Ok(()),
+            // Gone, or still running elsewhere (or on an instance that died): no answer, so
+            // the client's retry asks again.
+            Err(Error::UnknownSession | Error::MessageInProgress(_)) => return Ok(()),
             Err(err) => vec![json!({"error": err.code(), "message": err.to_string()})],
         };
         let ack = SioPacket::new(SioKind::Ack, &nsp)

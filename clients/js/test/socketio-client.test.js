@@ -1,0 +1,165 @@
+// socket.io-client 4.8 (polling) against three chat instances on one Redis, every request
+// routed to a random instance: connect, events and acks both ways, rooms, broadcast,
+// binary, namespaces, disconnect, a socket-serve client in the same conversation, and
+// 20 clients x 500 messages with an instance SIGKILLed mid-run (connection state recovery
+// on): nothing lost, duplicated or reordered.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { io } from "socket.io-client";
+import { connect } from "../src/index.js";
+import { startChat, startRedis, REDIS_BIN, NO_SERVER, until } from "./helpers.js";
+
+const skip = NO_SERVER || (!REDIS_BIN && "redis-server is not installed");
+const needs = skip ? { skip } : {};
+let redis;
+let instances = [];
+let balancer;
+let origin;
+const clients = [];
+
+/** A proxy that sends each request to a random live instance (a refused connection is
+ * retried elsewhere: nothing reached the dead one). */
+function randomBalancer(upstreams) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => send(Buffer.concat(chunks), 0));
+    function send(body, attempt) {
+      const up = upstreams[Math.floor(Math.random() * upstreams.length)];
+      const out = http.request({ host: "127.0.0.1", port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      });
+      out.on("error", (err) => {
+        if (err.code === "ECONNREFUSED" && attempt < 10) return send(body, attempt + 1);
+        res.destroy();
+      });
+      out.end(body);
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+before(async () => {
+  if (skip) return;
+  redis = await startRedis();
+  const env = { REDIS_URL: redis.url, SOCKET_SERVE_PING_INTERVAL_MS: "5000" };
+  instances = await Promise.all([0, 1, 2].map(() => startChat({ env })));
+  balancer = await randomBalancer(instances);
+  origin = `http://127.0.0.1:${balancer.address().port}`;
+});
+
+after(async () => {
+  for (const c of clients) c.disconnect();
+  if (balancer) balancer.close();
+  await Promise.all(instances.map((i) => i.stop()));
+  if (redis) await redis.stop();
+});
+
+function client(path = "/", opts = {}) {
+  const socket = io(origin + path, { transports: ["polling"], reconnectionDelay: 50, reconnectionDelayMax: 300, ...opts });
+  clients.push(socket);
+  return socket;
+}
+
+const once = (socket, event, timeout = 5000) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event}`)), timeout);
+    socket.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+
+test("connects, gets its welcome, and events and acks go both ways", needs, async () => {
+  const a = client("/", { auth: { name: "ann" } });
+  const [welcome] = await once(a, "welcome");
+  assert.equal(a.connected, true);
+  assert.equal(welcome.id, a.id);
+  const echoed = once(a, "echo");
+  const ack = await a.timeout(5000).emitWithAck("echo", { n: 1 });
+  assert.deepEqual(ack, { n: 1 });
+  assert.deepEqual((await echoed)[0], { n: 1 });
+  a.on("question", (q, cb) => cb(`yes to ${q}`));
+  const asked = await a.timeout(5000).emitWithAck("ask", { question: "ready?", timeoutMs: 4000 });
+  assert.deepEqual(asked, { answer: "yes to ready?" });
+});
+
+test("rooms and broadcast, with a socket-serve client in the same conversation", needs, async () => {
+  const a = client();
+  await once(a, "welcome");
+  const b = connect(`${origin}/socket`, { transports: ["polling"] });
+  await until(() => b.connected, { what: "socket-serve client connected" });
+  try {
+    await a.timeout(5000).emitWithAck("join", { room: "lobby" });
+    await b.emitWithAck("join", { room: "lobby" });
+    const heardByB = new Promise((r) => b.on("say", r));
+    await a.timeout(5000).emitWithAck("say", { room: "lobby", text: "from socket.io" });
+    assert.equal((await heardByB).text, "from socket.io");
+    const heardByA = once(a, "say");
+    await b.emitWithAck("say", { room: "lobby", text: "from socket-serve" });
+    const [said] = await heardByA;
+    assert.equal(said.text, "from socket-serve");
+    const chatToA = once(a, "chat");
+    await b.emitWithAck("chat", { text: "everyone" });
+    assert.equal((await chatToA)[0].text, "everyone");
+  } finally {
+    b.disconnect();
+  }
+});
+
+test("binary both ways and a second namespace", needs, async () => {
+  const a = client();
+  await once(a, "welcome");
+  const echoed = once(a, "echo");
+  const ack = await a.timeout(5000).emitWithAck("echo", { bytes: Uint8Array.from([1, 2, 3, 255]) });
+  assert.deepEqual([...ack.bytes], [1, 2, 3, 255]);
+  assert.deepEqual([...(await echoed)[0].bytes], [1, 2, 3, 255]);
+  const news = client("/news");
+  const heard = once(news, "news:echo");
+  assert.equal(await news.timeout(5000).emitWithAck("echo", "headline"), "headline");
+  assert.equal((await heard)[0], "headline");
+});
+
+test("disconnect ends the session: the room's members hear it leave", needs, async () => {
+  const watcher = connect(`${origin}/socket`, { transports: ["polling"] });
+  await until(() => watcher.connected, { what: "watcher connected" });
+  try {
+    await watcher.emitWithAck("join", { room: "exit" });
+    const a = client();
+    await once(a, "welcome");
+    await a.timeout(5000).emitWithAck("join", { room: "exit" });
+    const id = a.id;
+    const left = new Promise((r) => watcher.on("presence:leave", (p) => p.id === id && r(p)));
+    a.disconnect();
+    assert.equal((await left).id, id);
+  } finally {
+    watcher.disconnect();
+  }
+});
+
+test("20 clients x 500 messages, an instance SIGKILLed mid-run: 0 lost, 0 duplicated, 0 reordered", needs, async () => {
+  const COUNT = 500;
+  const sockets = Array.from({ length: 20 }, () => client("/", { retries: 20, ackTimeout: 3000 }));
+  await Promise.all(sockets.map((s) => once(s, "welcome", 10000)));
+  const received = sockets.map(() => []);
+  sockets.forEach((s, i) => s.on("echo", (n) => received[i].push(n)));
+  let killed = false;
+  const runs = sockets.map(async (s, i) => {
+    for (let n = 0; n < COUNT; n++) {
+      s.emit("echo", n);
+      if (i === 0 && n === COUNT / 4 && !killed) {
+        killed = true;
+        instances[1].kill();
+      }
+    }
+  });
+  await Promise.all(runs);
+  await until(() => received.every((r) => r.length >= COUNT), { timeout: 45000, what: "every echo" });
+  for (const r of received) {
+    assert.deepEqual(r, Array.from({ length: COUNT }, (_, n) => n));
+  }
+  assert.ok(killed);
+  assert.ok(sockets.some((s) => s.recovered), "some client recovered its session");
+});
