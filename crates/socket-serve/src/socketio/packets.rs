@@ -18,6 +18,16 @@ pub(crate) fn namespace_key(nsp: &str) -> String {
     format!("ns:{nsp}")
 }
 
+/// The state key (on the transport session) of its position in a namespace session's
+/// logs: everything at or below it was delivered through this transport.
+pub(crate) fn position_key(nsp: &str) -> String {
+    format!("pos:{nsp}")
+}
+
+/// The state key (on a namespace session) naming the transport session that reads it
+/// (a recovery moves it to a new one).
+pub(crate) const OWNER: &str = "__sio_transport";
+
 /// The state key (on a namespace session) mapping a Socket.IO ack id to our `ackId`.
 pub(crate) fn ack_key(id: u64) -> String {
     format!("__sio_ack:{id}")

@@ -1,7 +1,6 @@
 //! `GET ?sid=..`: the long-poll. It reads the transport log and each connected namespace
-//! session's logs from their drain positions (kept in the store), waits up to
-//! `pingInterval` for the first packet, else answers a ping, and moves the positions by
-//! compare-and-set. A lease in the store allows one pending poll per sid on all instances.
+//! session's logs from this transport's positions in them (kept in the store), waits up
+//! to `pingInterval` for the first packet, else answers a ping, and moves the positions. A lease in the store allows one pending poll per sid on all instances.
 
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ use http::Response;
 use socket_serve_protocol::socketio::{encode_payload, EioPacket, SioKind, SioPacket};
 use socket_serve_protocol::Cursor;
 
-use super::packets::{self, ack_key, namespace_key};
+use super::packets::{self, ack_key, namespace_key, position_key, OWNER};
 use super::post::{end_transport, CLIENT_CLOSE, OVERLAP};
 use super::{text_response, EioError, Inner};
 use crate::engine::emit::now_ms;
@@ -36,7 +35,11 @@ struct Source {
 /// What the poll answers, as it grows.
 #[derive(Default)]
 struct Answer {
+    /// The transport's own packets (and namespace ends).
     packets: Vec<String>,
+    /// Each namespace source's packets, by source index: sent only if the source is still
+    /// this transport's when the poll answers.
+    events: std::collections::BTreeMap<usize, Vec<String>>,
     /// The Engine.IO session ended: nothing comes after.
     closed: bool,
 }
@@ -60,16 +63,49 @@ pub(crate) async fn poll(inner: &Arc<Inner>, sid: &str) -> Result<Response<Body>
     Ok(text_response(encode_payload(&answer?.packets)))
 }
 
+impl Answer {
+    fn is_empty(&self) -> bool {
+        self.packets.is_empty() && self.events.values().all(Vec::is_empty)
+    }
+}
+
+/// Whether a namespace session is still read through this transport session: a client
+/// that recovered it through a new one took it away (this poll must then neither deliver
+/// its messages nor move its position).
+async fn owned(source: &Source, transport_sid: &str) -> Result<bool, Error> {
+    let owner = source.engine.store.get_state(&source.sid, OWNER).await?;
+    Ok(owner.is_none_or(|o| serde_json::from_str::<String>(&o).ok().as_deref() == Some(transport_sid)))
+}
+
 async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer, Error> {
     let mut answer = Answer::default();
-    let mut sources = vec![source(inner.transport.clone(), sid, None).await?];
+    let transport_from = inner
+        .transport
+        .store
+        .drain_position(sid)
+        .await?
+        .ok_or(Error::UnknownSession)?;
+    let mut sources = vec![source(inner.transport.clone(), sid, None, transport_from).await?];
     for (nsp, engine) in &inner.namespaces {
         let key = namespace_key(nsp);
         let Some(session) = inner.transport.store.get_state(sid, &key).await? else {
             continue;
         };
         let session: String = serde_json::from_str(&session).unwrap_or_default();
-        match source(engine.clone(), &session, Some(nsp.clone())).await {
+        let from = match inner.transport.store.get_state(sid, &position_key(nsp)).await? {
+            Some(json) => serde_json::from_str::<String>(&json)
+                .ok()
+                .and_then(|c| c.parse::<Cursor>().ok()),
+            None => None,
+        };
+        let Some(from) = from else {
+            inner.transport.store.delete_state(sid, &key).await?;
+            continue;
+        };
+        match source(engine.clone(), &session, Some(nsp.clone()), from).await {
+            Ok(source) if !owned(&source, sid).await? => {
+                inner.transport.store.delete_state(sid, &key).await?;
+            }
             Ok(source) => sources.push(source),
             Err(Error::UnknownSession) => {
                 // Ended between two polls: say so once, unless the client left itself.
@@ -89,10 +125,10 @@ async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer
     }
     for i in 0..sources.len() {
         let delivery = replay(&mut sources[i]).await?;
-        take(inner, sid, &sources[i], delivery, &mut answer).await?;
+        take(inner, sid, i, &sources[i], delivery, &mut answer).await?;
     }
     let deadline = tokio::time::Instant::now() + inner.options.ping_interval;
-    while answer.packets.is_empty() && !answer.closed {
+    while answer.is_empty() && !answer.closed {
         let live = {
             let waits = sources.iter_mut().map(|s| Box::pin(s.subscription.recv()));
             tokio::select! {
@@ -106,32 +142,46 @@ async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer
             break;
         };
         let delivery = on_live(&mut sources[i], live).await?;
-        take(inner, sid, &sources[i], delivery, &mut answer).await?;
+        take(inner, sid, i, &sources[i], delivery, &mut answer).await?;
+    }
+    for (i, source) in sources.iter().enumerate() {
+        let events = answer.events.remove(&i).unwrap_or_default();
+        if source.nsp.is_some() && !owned(source, sid).await? {
+            continue;
+        }
+        answer.packets.extend(events);
+        if source.reader.position <= source.from {
+            continue;
+        }
+        match &source.nsp {
+            // This transport's own position in the namespace session (one poll at a
+            // time holds the lease, so no other request writes it).
+            Some(nsp) => {
+                let position = serde_json::to_string(&source.reader.position.to_string())?;
+                let store = &inner.transport.store;
+                store.set_state(sid, &position_key(nsp), &position).await?;
+            }
+            None => {
+                let store = &source.engine.store;
+                store
+                    .advance_drain(sid, source.from, source.reader.position)
+                    .await?;
+            }
+        }
     }
     if answer.packets.is_empty() {
         answer.packets.push(EioPacket::Ping(String::new()).encode());
     }
-    for source in &sources {
-        if source.reader.position > source.from {
-            let store = &source.engine.store;
-            if !store
-                .advance_drain(&source.sid, source.from, source.reader.position)
-                .await?
-            {
-                tracing::debug!(sid = %source.sid, "a resume moved the drain position meanwhile");
-            }
-        }
-    }
     Ok(answer)
 }
 
-async fn source(engine: Arc<Engine>, sid: &str, nsp: Option<String>) -> Result<Source, Error> {
+async fn source(
+    engine: Arc<Engine>,
+    sid: &str,
+    nsp: Option<String>,
+    from: Cursor,
+) -> Result<Source, Error> {
     let meta = lifecycle::touch(&engine, sid).await?;
-    let from = engine
-        .store
-        .drain_position(sid)
-        .await?
-        .ok_or(Error::UnknownSession)?;
     let batch = engine.config.replay_batch;
     let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, from, batch);
     let subscription = engine.store.subscribe();
@@ -166,6 +216,7 @@ async fn on_live(source: &mut Source, live: Live) -> Result<Delivery, Error> {
 async fn take(
     inner: &Inner,
     sid: &str,
+    index: usize,
     source: &Source,
     delivery: Delivery,
     answer: &mut Answer,
@@ -187,9 +238,10 @@ async fn take(
         return Ok(());
     };
     let recovery = inner.options.recovery;
+    let events = answer.events.entry(index).or_default();
     for json in &delivery.volatile {
         if let Some(out) = packets::event(nsp, json, source.reader.position, false) {
-            answer.packets.extend(out.packets);
+            events.extend(out.packets);
         }
     }
     for (cursor, json) in &delivery.messages {
@@ -204,7 +256,7 @@ async fn take(
                 .set_state(&source.sid, &ack_key(id), &value)
                 .await?;
         }
-        answer.packets.extend(out.packets);
+        events.extend(out.packets);
     }
     if let Some(reason) = delivery.disconnected {
         let key = namespace_key(nsp);

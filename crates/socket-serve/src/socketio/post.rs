@@ -199,10 +199,10 @@ async fn connect(
     let pid = auth.remove("pid");
     let offset = auth.remove("offset");
     let resumed = match (inner.options.recovery, pid) {
-        (true, Some(Value::String(pid))) => resume(engine, &pid, offset.as_ref()).await?,
+        (true, Some(Value::String(pid))) => resume(engine, sid, &pid, offset.as_ref()).await?,
         _ => None,
     };
-    let (session, public_id) = match resumed {
+    let (session, public_id, from) = match resumed {
         Some(found) => found,
         None => {
             let auth = (!auth.is_empty()).then_some(Value::Object(auth));
@@ -213,7 +213,10 @@ async fn connect(
             })
             .await;
             match connected {
-                Ok(answer) => (answer.session_id, answer.id),
+                Ok(answer) => {
+                    let start = answer.cursor.unwrap_or_default();
+                    (answer.session_id, answer.id, start)
+                }
                 Err(err) => {
                     let refusal = SioPacket::new(SioKind::ConnectError, &nsp)
                         .with_data(json!({"message": err.to_string(), "data": {"code": err.code()}}));
@@ -223,9 +226,14 @@ async fn connect(
             }
         }
     };
+    let owner = serde_json::to_string(sid)?;
+    engine.store.set_state(&session, packets::OWNER, &owner).await?;
+    let position = serde_json::to_string(&from.to_string())?;
+    let store = &inner.transport.store;
+    store.set_state(sid, &packets::position_key(&nsp), &position).await?;
     let key = namespace_key(&nsp);
     let value = serde_json::to_string(&session)?;
-    inner.transport.store.set_state(sid, &key, &value).await?;
+    store.set_state(sid, &key, &value).await?;
     let mut answer = json!({"sid": public_id});
     if inner.options.recovery {
         answer["pid"] = Value::String(session);
@@ -234,13 +242,15 @@ async fn connect(
     packets::push(&inner.transport, sid, packets::encode(hello), None).await
 }
 
-/// The session `pid` names, if it is still open: its delivery restarts after `offset`
-/// (the cursor of the last event the client got; its start without one).
+/// The session `pid` names, if it is still open, and where its delivery restarts: after
+/// `offset` (the cursor of the last event the client got; its start without one), through
+/// the transport session `sid` from now on.
 async fn resume(
     engine: &Arc<Engine>,
+    sid: &str,
     pid: &str,
     offset: Option<&Value>,
-) -> Result<Option<(String, String)>, Error> {
+) -> Result<Option<(String, String, Cursor)>, Error> {
     if !is_session_id(pid) {
         return Ok(None);
     }
@@ -255,16 +265,10 @@ async fn resume(
     if !recoverable {
         return Ok(None);
     }
-    // Compare-and-set: a poll of the old Engine.IO session may move it meanwhile.
-    for _ in 0..8 {
-        let Some(current) = engine.store.drain_position(pid).await? else {
-            return Ok(None);
-        };
-        if engine.store.advance_drain(pid, current, from).await? {
-            return Ok(Some((pid.to_owned(), meta.public_id)));
-        }
-    }
-    Err(Error::MessageInProgress("resume".into()))
+    // Owned: a poll of the old transport session no longer delivers from it.
+    let owner = serde_json::to_string(sid)?;
+    engine.store.set_state(pid, packets::OWNER, &owner).await?;
+    Ok(Some((pid.to_owned(), meta.public_id, from)))
 }
 
 /// How long a `POST` waits for an event's handler. The client sends nothing else while a
