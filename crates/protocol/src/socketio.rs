@@ -393,7 +393,10 @@ mod tests {
     #[test]
     fn reads_the_packet_forms_of_the_socket_io_protocol_suite() {
         let connect = SioPacket::decode("0").unwrap();
-        assert_eq!((connect.kind, connect.nsp.as_str()), (SioKind::Connect, "/"));
+        assert_eq!(
+            (connect.kind, connect.nsp.as_str()),
+            (SioKind::Connect, "/")
+        );
         let auth = SioPacket::decode("0/admin,{\"token\":\"123\"}").unwrap();
         assert_eq!(auth.nsp, "/admin");
         assert_eq!(auth.data, Some(json!({"token": "123"})));
@@ -409,7 +412,16 @@ mod tests {
     #[test]
     fn refuses_what_the_socket_io_protocol_suite_refuses() {
         for bad in [
-            "", "8", "2[]", "2{}", "2[1]", "0[]", "3[]", "2[\"a\"", "5[\"a\"]", "599-[\"a\"]",
+            "",
+            "8",
+            "2[]",
+            "2{}",
+            "2[1]",
+            "0[]",
+            "3[]",
+            "2[\"a\"",
+            "5[\"a\"]",
+            "599-[\"a\"]",
         ] {
             assert!(SioPacket::decode(bad).is_err(), "{bad:?}");
         }
@@ -436,7 +448,10 @@ mod tests {
         let data = json!(["f", {"a": [{"__ssbin": "AA=="}, {"__ssbin": "AQ=="}]}]);
         let (wire, attachments) = placeholders_from_markers(data.clone());
         assert_eq!(attachments.len(), 2);
-        assert_eq!(markers_from_placeholders(wire.clone(), &attachments), Some(data));
+        assert_eq!(
+            markers_from_placeholders(wire.clone(), &attachments),
+            Some(data)
+        );
         assert_eq!(markers_from_placeholders(wire, &attachments[..1]), None);
     }
 }

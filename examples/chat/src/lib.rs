@@ -192,7 +192,9 @@ pub fn app(io: &SocketServe) -> axum::Router {
         .nest("/socket", io.router());
     let news = news_namespace(io);
     match (SocketIo::with_options(io, socket_io_options()), news) {
-        (Ok(sio), Ok(news)) => app.nest_service("/socket.io", sio.namespace("/news", &news).service()),
+        (Ok(sio), Ok(news)) => {
+            app.nest_service("/socket.io", sio.namespace("/news", &news).service())
+        }
         (Err(err), _) | (_, Err(err)) => {
             tracing::error!(error = %err, "no Socket.IO endpoint");
             app

@@ -25,7 +25,7 @@ use crate::platform::{AfterFreeze, Deadline, Platform, ResponseStreaming};
 use crate::transport::{self, Until};
 pub(crate) use body::read_limited;
 pub(crate) use error::error_response;
-use error::{ json_response, raw_json_response, simple_error};
+use error::{json_response, raw_json_response, simple_error};
 
 /// The endpoint a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

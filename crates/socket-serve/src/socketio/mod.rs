@@ -164,7 +164,9 @@ impl SocketIo {
             options: self.inner.options.clone(),
         };
         inner.namespaces.retain(|(n, _)| n != name);
-        inner.namespaces.push((name.to_owned(), server.engine.clone()));
+        inner
+            .namespaces
+            .push((name.to_owned(), server.engine.clone()));
         SocketIo {
             inner: Arc::new(inner),
         }

@@ -140,7 +140,9 @@ pub(crate) fn event(nsp: &str, json: &str, cursor: Cursor, recovery: bool) -> Op
         args.push(Value::String(cursor.to_string()));
     }
     let mut packet = SioPacket::new(SioKind::Event, nsp).with_data(Value::Array(args));
-    let ack = envelope.ack_id.map(|ack_id| (numeric_ack_id(&ack_id), ack_id));
+    let ack = envelope
+        .ack_id
+        .map(|ack_id| (numeric_ack_id(&ack_id), ack_id));
     if let Some((id, _)) = &ack {
         packet = packet.with_id(*id);
     }

@@ -50,7 +50,11 @@ pub(crate) async fn poll(inner: &Arc<Inner>, sid: &str) -> Result<Response<Body>
         return Ok(EioError::UnknownSid.response());
     };
     let lease = inner.options.ping_interval + std::time::Duration::from_secs(10);
-    if let Claim::InProgress = transport.store.claim_message(sid, POLL_LEASE, lease).await? {
+    if let Claim::InProgress = transport
+        .store
+        .claim_message(sid, POLL_LEASE, lease)
+        .await?
+    {
         // The protocol's rule: a second pending poll is an error that ends the session;
         // the pending one wakes on the end and answers.
         end_transport(inner, sid, OVERLAP).await?;
@@ -74,7 +78,8 @@ impl Answer {
 /// its messages nor move its position).
 async fn owned(source: &Source, transport_sid: &str) -> Result<bool, Error> {
     let owner = source.engine.store.get_state(&source.sid, OWNER).await?;
-    Ok(owner.is_none_or(|o| serde_json::from_str::<String>(&o).ok().as_deref() == Some(transport_sid)))
+    Ok(owner
+        .is_none_or(|o| serde_json::from_str::<String>(&o).ok().as_deref() == Some(transport_sid)))
 }
 
 async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer, Error> {
@@ -92,7 +97,12 @@ async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer
             continue;
         };
         let session: String = serde_json::from_str(&session).unwrap_or_default();
-        let from = match inner.transport.store.get_state(sid, &position_key(nsp)).await? {
+        let from = match inner
+            .transport
+            .store
+            .get_state(sid, &position_key(nsp))
+            .await?
+        {
             Some(json) => serde_json::from_str::<String>(&json)
                 .ok()
                 .and_then(|c| c.parse::<Cursor>().ok()),
@@ -123,9 +133,9 @@ async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer
         answer.packets.push(EioPacket::Close.encode());
         return Ok(answer);
     }
-    for i in 0..sources.len() {
-        let delivery = replay(&mut sources[i]).await?;
-        take(inner, sid, i, &sources[i], delivery, &mut answer).await?;
+    for (i, source) in sources.iter_mut().enumerate() {
+        let delivery = replay(source).await?;
+        take(inner, sid, i, source, delivery, &mut answer).await?;
     }
     let deadline = tokio::time::Instant::now() + inner.options.ping_interval;
     while answer.is_empty() && !answer.closed {

@@ -78,7 +78,11 @@ async fn close_invalid(inner: &Arc<Inner>, sid: &str) -> Result<Response<Body>, 
 }
 
 /// Ends the Engine.IO session; a waiting poll wakes on the end and answers.
-pub(crate) async fn end_transport(inner: &Arc<Inner>, sid: &str, reason: &str) -> Result<(), Error> {
+pub(crate) async fn end_transport(
+    inner: &Arc<Inner>,
+    sid: &str,
+    reason: &str,
+) -> Result<(), Error> {
     lifecycle::end_session(&inner.transport, sid, reason, None).await
 }
 
@@ -218,8 +222,9 @@ async fn connect(
                     (answer.session_id, answer.id, start)
                 }
                 Err(err) => {
-                    let refusal = SioPacket::new(SioKind::ConnectError, &nsp)
-                        .with_data(json!({"message": err.to_string(), "data": {"code": err.code()}}));
+                    let refusal = SioPacket::new(SioKind::ConnectError, &nsp).with_data(
+                        json!({"message": err.to_string(), "data": {"code": err.code()}}),
+                    );
                     packets::push(&inner.transport, sid, packets::encode(refusal), None).await?;
                     return Ok(());
                 }
@@ -227,10 +232,15 @@ async fn connect(
         }
     };
     let owner = serde_json::to_string(sid)?;
-    engine.store.set_state(&session, packets::OWNER, &owner).await?;
+    engine
+        .store
+        .set_state(&session, packets::OWNER, &owner)
+        .await?;
     let position = serde_json::to_string(&from.to_string())?;
     let store = &inner.transport.store;
-    store.set_state(sid, &packets::position_key(&nsp), &position).await?;
+    store
+        .set_state(sid, &packets::position_key(&nsp), &position)
+        .await?;
     let key = namespace_key(&nsp);
     let value = serde_json::to_string(&session)?;
     store.set_state(sid, &key, &value).await?;
