@@ -8,7 +8,7 @@ use socket_serve_protocol::{Cursor, Envelope};
 use crate::engine::emit::now_ms;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::store::{Audience, EntryKind, LogId, Outgoing};
+use crate::store::{Audience, EntryKind, LogId, Outgoing, StateQuota};
 
 /// The event name of a transport-log entry: its data is Engine.IO packets, as sent.
 pub(crate) const EIO_EVENT: &str = "__eio";
@@ -31,6 +31,25 @@ pub(crate) const OWNER: &str = "__sio_transport";
 /// The state key (on a namespace session) mapping a Socket.IO ack id to our `ackId`.
 pub(crate) fn ack_key(id: u64) -> String {
     format!("__sio_ack:{id}")
+}
+
+/// Writes a key of socket-serve's own bookkeeping into a session's state. It is allowed a
+/// margin above the app's quota (`max_state_keys`, `max_state_bytes`), so the app's keys
+/// never crowd it out, and is bounded all the same.
+pub(crate) async fn set_state(
+    engine: &Engine,
+    sid: &str,
+    key: &str,
+    json: &str,
+) -> Result<(), Error> {
+    let quota = StateQuota {
+        max_keys: engine.config.max_state_keys + 64,
+        max_bytes: engine.config.max_state_bytes + 2 * 1024 * 1024,
+    };
+    if !engine.store.set_state(sid, key, json, quota).await? {
+        return Err(Error::StateTooLarge(quota));
+    }
+    Ok(())
 }
 
 /// Appends Engine.IO packets for the client to the transport session's log; `dedup`

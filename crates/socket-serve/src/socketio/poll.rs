@@ -168,8 +168,8 @@ async fn answer(inner: &Arc<Inner>, sid: &str, started: Cursor) -> Result<Answer
             // time holds the lease, so no other request writes it).
             Some(nsp) => {
                 let position = serde_json::to_string(&source.reader.position.to_string())?;
-                let store = &inner.transport.store;
-                store.set_state(sid, &position_key(nsp), &position).await?;
+                let key = position_key(nsp);
+                packets::set_state(&inner.transport, sid, &key, &position).await?;
             }
             None => {
                 let store = &source.engine.store;
@@ -194,7 +194,7 @@ async fn source(
     let meta = lifecycle::touch(&engine, sid).await?;
     let batch = engine.config.replay_batch;
     let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, from, batch);
-    let subscription = engine.store.subscribe();
+    let subscription = engine.store.subscribe(engine.config.stream_buffer_bytes);
     reader.listen_all(&subscription).await?;
     Ok(Source {
         engine,
@@ -260,11 +260,7 @@ async fn take(
         };
         if let Some((id, ack_id)) = out.ack {
             let value = serde_json::to_string(&ack_id)?;
-            source
-                .engine
-                .store
-                .set_state(&source.sid, &ack_key(id), &value)
-                .await?;
+            packets::set_state(&source.engine, &source.sid, &ack_key(id), &value).await?;
         }
         events.extend(out.packets);
     }

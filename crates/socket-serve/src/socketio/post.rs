@@ -102,11 +102,7 @@ async fn on_message(
             parts: Vec::new(),
         };
         let json = serde_json::to_string(&pending)?;
-        inner
-            .transport
-            .store
-            .set_state(sid, PENDING_BINARY, &json)
-            .await?;
+        packets::set_state(&inner.transport, sid, PENDING_BINARY, &json).await?;
         return Ok(true);
     }
     dispatch(inner, sid, packet, info).await
@@ -131,9 +127,8 @@ async fn on_attachment(
     };
     pending.parts.push(base64);
     if pending.parts.len() < packet.attachments {
-        store
-            .set_state(sid, PENDING_BINARY, &serde_json::to_string(&pending)?)
-            .await?;
+        let json = serde_json::to_string(&pending)?;
+        packets::set_state(&inner.transport, sid, PENDING_BINARY, &json).await?;
         return Ok(true);
     }
     store.delete_state(sid, PENDING_BINARY).await?;
@@ -232,18 +227,13 @@ async fn connect(
         }
     };
     let owner = serde_json::to_string(sid)?;
-    engine
-        .store
-        .set_state(&session, packets::OWNER, &owner)
-        .await?;
+    packets::set_state(engine, &session, packets::OWNER, &owner).await?;
     let position = serde_json::to_string(&from.to_string())?;
-    let store = &inner.transport.store;
-    store
-        .set_state(sid, &packets::position_key(&nsp), &position)
-        .await?;
+    let transport = &inner.transport;
+    packets::set_state(transport, sid, &packets::position_key(&nsp), &position).await?;
     let key = namespace_key(&nsp);
     let value = serde_json::to_string(&session)?;
-    store.set_state(sid, &key, &value).await?;
+    packets::set_state(transport, sid, &key, &value).await?;
     let mut answer = json!({"sid": public_id});
     if inner.options.recovery {
         answer["pid"] = Value::String(session);
@@ -277,7 +267,7 @@ async fn resume(
     }
     // Owned: a poll of the old transport session no longer delivers from it.
     let owner = serde_json::to_string(sid)?;
-    engine.store.set_state(pid, packets::OWNER, &owner).await?;
+    packets::set_state(engine, pid, packets::OWNER, &owner).await?;
     Ok(Some((pid.to_owned(), meta.public_id, from)))
 }
 
