@@ -32,6 +32,10 @@ use socket_serve::{Ack, HandlerResult, Socket, SocketIo, SocketIoOptions, Socket
 /// The chat page.
 const PAGE: &str = include_str!("../static/index.html");
 
+/// The same chat through `socket.io-client`, and the client's bundle (vendored from npm).
+const SOCKETIO_PAGE: &str = include_str!("../static/socketio.html");
+const SOCKETIO_JS: &str = include_str!("../static/vendor/socket.io.min.js");
+
 #[derive(Deserialize)]
 struct Chat {
     text: String,
@@ -189,6 +193,11 @@ async fn ask(socket: Socket, msg: Ask) -> HandlerResult<Ack<Value>> {
 pub fn app(io: &SocketServe) -> axum::Router {
     let app = axum::Router::new()
         .route("/", get(|| async { Html(PAGE) }))
+        .route("/socketio.html", get(|| async { Html(SOCKETIO_PAGE) }))
+        .route(
+            "/socketio/socket.io.min.js",
+            get(|| async { ([("content-type", "text/javascript")], SOCKETIO_JS) }),
+        )
         .nest("/socket", io.router());
     let news = news_namespace(io);
     match (SocketIo::with_options(io, socket_io_options()), news) {
