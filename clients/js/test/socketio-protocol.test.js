@@ -218,3 +218,10 @@ test("disconnect: 41 leaves the namespace; its events are no longer handled", ne
   const packets = (await res.text()).split(SEP);
   assert.ok(!packets.some((p) => p.startsWith("439")), JSON.stringify(packets));
 });
+
+// socket-serve's own rule, as on its other endpoints.
+test("a page of another origin cannot open a session", needsServer, async () => {
+  const res = await fetch(URL, { headers: { origin: "http://evil.example" } });
+  assert.equal(res.status, 403);
+  assert.equal((await res.json()).code, "origin_forbidden");
+});

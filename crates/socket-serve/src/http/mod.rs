@@ -6,7 +6,7 @@ mod body;
 mod client_js;
 mod error;
 mod openapi;
-mod origin;
+pub(crate) mod origin;
 mod service;
 
 use std::sync::Arc;

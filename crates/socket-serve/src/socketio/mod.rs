@@ -116,6 +116,10 @@ pub struct SocketIo {
 }
 
 pub(crate) struct Inner {
+    /// The main namespace's origin rule, checked before anything else (as on the
+    /// socket-serve endpoints: a cross-origin page must not open sessions with the
+    /// user's cookies).
+    origins: crate::http::origin::OriginPolicy,
     /// The internal server whose sessions are Engine.IO sessions.
     transport: Arc<Engine>,
     /// Namespace name → its server.
@@ -148,6 +152,7 @@ impl SocketIo {
         let transport = SocketServe::new(config)?.engine;
         Ok(SocketIo {
             inner: Arc::new(Inner {
+                origins: crate::http::origin::OriginPolicy::new(&root_config.cors),
                 transport,
                 namespaces: vec![("/".to_owned(), root.engine.clone())],
                 options,
@@ -159,6 +164,7 @@ impl SocketIo {
     /// `key_prefix`, which `socket.io-client` reaches with `io("https://host/admin")`.
     pub fn namespace(self, name: &str, server: &SocketServe) -> SocketIo {
         let mut inner = Inner {
+            origins: self.inner.origins.clone(),
             transport: self.inner.transport.clone(),
             namespaces: self.inner.namespaces.clone(),
             options: self.inner.options.clone(),
@@ -224,6 +230,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if let Some(refused) = self.inner.origins.refusal(&req) {
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
         let inner = self.inner.clone();
         Box::pin(async move { Ok(handle(inner, req.map(Body::new)).await) })
     }
