@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::cors::{AllowedOrigins, CorsConfig};
 use crate::platform::{self, Platform};
+use crate::rate_limits::RateLimits;
 
 /// Which store holds the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +64,9 @@ pub struct Config {
     pub handler_lease: Duration,
     /// How often one instance looks for expired sessions while serving requests. Default 1 s.
     pub sweep_interval: Duration,
-    /// How many expired sessions one sweep handles at most. Default 16.
+    /// How many expired sessions one step of a sweep takes from the store; a sweep goes on
+    /// step by step until none is left (for up to `sweep_interval` in the background, a
+    /// few ms inside a request). Default 64.
     pub sweep_batch: usize,
     /// On shutdown, how long requests in flight may take to finish. Default 10 s.
     pub shutdown_grace: Duration,
@@ -108,6 +111,9 @@ pub struct Config {
     /// Which other web origins may call the endpoints. Default: the server's own only (a
     /// request with any other `Origin` answers 403 `origin_forbidden` and creates nothing).
     pub cors: CorsConfig,
+    /// Requests per session and connects per client address (429 `rate_limited` past
+    /// them). Default: generous buckets; see [`RateLimits`].
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Config {
@@ -126,7 +132,7 @@ impl Default for Config {
             store_timeout: Duration::from_secs(2),
             handler_lease: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(1),
-            sweep_batch: 16,
+            sweep_batch: 64,
             shutdown_grace: Duration::from_secs(10),
             platform: Platform::Server,
             strict_events: false,
@@ -139,6 +145,7 @@ impl Default for Config {
             max_state_bytes: 64 * 1024,
             max_kept_answer: 64 * 1024,
             cors: CorsConfig::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -202,6 +209,9 @@ impl Config {
     /// | `SOCKET_SERVE_MAX_KEPT_ANSWER_BYTES` | `max_kept_answer` |
     /// | `SOCKET_SERVE_CORS_ORIGINS` | `cors.allowed_origins`: comma-separated origins (`https://app.example.com,http://localhost:5173`), `*` for any; unset or empty: same origin only |
     /// | `SOCKET_SERVE_CORS_CREDENTIALS` | `cors.allow_credentials` (`1`/`true`; not with `*`) |
+    /// | `SOCKET_SERVE_SESSION_RATE`, `SOCKET_SERVE_SESSION_BURST` | `rate_limits.per_session` (per second, at once; rate 0: off) |
+    /// | `SOCKET_SERVE_CONNECT_RATE`, `SOCKET_SERVE_CONNECT_BURST` | `rate_limits.connect_per_address` (rate 0: off) |
+    /// | `SOCKET_SERVE_TRUSTED_PROXY_HOPS` | `rate_limits.trusted_proxy_hops` |
     /// | `SOCKET_SERVE_PLATFORM` | `platform` (`server`, `lambda`, `vercel`, `netlify`; unset: detected) |
     /// | `SOCKET_SERVE_PLATFORM_MAX_DURATION_MS` | the platform's response time limit, if not its default (Vercel's `maxDuration`, your Lambda timeout) |
     ///
@@ -339,6 +349,7 @@ impl Config {
         }
         quotas_from_lookup(&mut c, &get)?;
         c.cors = cors_from_lookup(&get)?;
+        c.rate_limits = RateLimits::from_lookup(&get)?;
         if let Some(value) = get("SOCKET_SERVE_MAX_BODY_BYTES") {
             c.max_body_size = value.trim().parse().map_err(|_| ConfigError {
                 name: "SOCKET_SERVE_MAX_BODY_BYTES",

@@ -102,6 +102,13 @@ pub enum Error {
     /// answered once, and is not run again.
     #[error("message {0:?} was handled; its answer was too large to keep for retries")]
     AnswerNotKept(String),
+    /// A session's or a client address's rate limit
+    /// ([`Config::rate_limits`](crate::Config::rate_limits)) is spent for now.
+    #[error("too many requests; retry in {} s", crate::store::retry_after_secs(*.retry_after))]
+    RateLimited {
+        /// How long until the next request may go through (sent as `Retry-After`).
+        retry_after: std::time::Duration,
+    },
 }
 
 impl Error {
@@ -130,6 +137,7 @@ impl Error {
             Error::TooManyRooms(_) => StatusCode::FORBIDDEN,
             Error::StateTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::AnswerNotKept(_) => StatusCode::GONE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -159,6 +167,7 @@ impl Error {
             Error::MessageTooLarge(_) => "message_too_large",
             Error::StateTooLarge(_) => "state_too_large",
             Error::AnswerNotKept(_) => "answer_not_kept",
+            Error::RateLimited { .. } => "rate_limited",
         }
     }
 

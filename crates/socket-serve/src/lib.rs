@@ -163,6 +163,7 @@ mod error;
 mod http;
 mod integrations;
 pub mod platform;
+mod rate_limits;
 mod serve;
 mod socketio;
 pub mod store;
@@ -219,5 +220,6 @@ pub use http::SocketServeService;
 #[cfg(feature = "lambda")]
 pub use integrations::lambda;
 pub use platform::Platform;
+pub use rate_limits::RateLimits;
 pub use serve::{serve, ServeConfig};
 pub use socketio::{SocketIo, SocketIoOptions, SocketIoService};

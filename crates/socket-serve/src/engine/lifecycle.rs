@@ -302,21 +302,43 @@ pub(crate) async fn end_session(
     Ok(())
 }
 
-/// Ends every expired session found (at most `sweep_batch`).
-pub(crate) async fn sweep(engine: &Arc<Engine>) -> Result<usize, Error> {
-    let expired = engine
-        .store
-        .expired_sessions(engine.config.sweep_batch)
-        .await?;
-    for sid in &expired {
-        end_session(engine, sid, "expired", None).await?;
+/// How many expired sessions one sweep ends at once (each is a few store calls).
+const CONCURRENT_ENDS: usize = 16;
+
+/// How long a sweep riding on a request may go on (the background sweep may take up to
+/// `sweep_interval`).
+const SWEEP_IN_REQUEST: Duration = Duration::from_millis(10);
+
+/// Ends expired sessions, `sweep_batch` at a time, until none is left or `budget` has
+/// passed (one batch at least): however many expire, a sweep keeps up as long as the
+/// store can end them as fast as they are created.
+pub(crate) async fn sweep(engine: &Arc<Engine>, budget: Duration) -> Result<usize, Error> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let started = Instant::now();
+    let batch = engine.config.sweep_batch.max(1);
+    let mut ended = 0;
+    loop {
+        let expired = engine.store.expired_sessions(batch).await?;
+        let found = expired.len();
+        futures_util::stream::iter(expired)
+            .map(|sid| async move { end_session(engine, &sid, "expired", None).await })
+            .buffer_unordered(CONCURRENT_ENDS)
+            .try_collect::<Vec<()>>()
+            .await?;
+        ended += found;
+        if found < batch || started.elapsed() >= budget {
+            return Ok(ended);
+        }
     }
-    Ok(expired.len())
 }
 
 /// Sweeps if this instance has not swept for `sweep_interval`: bounded work, riding on a
 /// request, so no long-running process is needed for expiry.
 pub(crate) async fn maybe_sweep(engine: &Arc<Engine>) {
+    sweep_if_due(engine, SWEEP_IN_REQUEST).await;
+}
+
+async fn sweep_if_due(engine: &Arc<Engine>, budget: Duration) {
     let now = now_ms();
     let interval = engine.config.sweep_interval.as_millis() as u64;
     let last = engine.last_sweep_ms.load(Ordering::Relaxed);
@@ -328,7 +350,7 @@ pub(crate) async fn maybe_sweep(engine: &Arc<Engine>) {
         .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
         .is_ok();
     if won {
-        if let Err(err) = sweep(engine).await {
+        if let Err(err) = sweep(engine, budget).await {
             tracing::warn!(error = %err, "expiry sweep failed");
         }
     }
@@ -355,7 +377,7 @@ pub(crate) fn ensure_sweeper(engine: &Arc<Engine>) {
                 _ = shutdown.wait_for(|down| *down) => return,
             }
             let Some(engine) = weak.upgrade() else { return };
-            maybe_sweep(&engine).await;
+            sweep_if_due(&engine, interval).await;
         }
     });
 }

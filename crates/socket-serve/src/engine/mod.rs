@@ -419,12 +419,13 @@ impl SocketServe {
         }
     }
 
-    /// Runs the expiry sweep now. It also runs by itself, at most once per
+    /// Runs the expiry sweep now: ends expired sessions, `sweep_batch` at a time, until
+    /// none is left or `sweep_interval` has passed; returns how many. It also runs by itself, at most once per
     /// `sweep_interval`: on a long-running server ([`Platform::Server`](crate::Platform))
     /// in the background from the first request on, until shutdown; on serverless
     /// platforms inside requests.
     pub async fn sweep_expired(&self) -> Result<usize, Error> {
-        lifecycle::sweep(&self.engine).await
+        lifecycle::sweep(&self.engine, self.engine.config.sweep_interval).await
     }
 }
 

@@ -18,7 +18,14 @@ pub(crate) fn error_response(err: &Error) -> Response<Body> {
         error: err.public_message(),
         code: err.code().to_owned(),
     };
-    json_response(status, &body)
+    let mut response = json_response(status, &body);
+    if let Error::RateLimited { retry_after } = err {
+        let secs = crate::store::retry_after_secs(*retry_after);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 /// A plain error answer for failures that are not an [`Error`] (routing).

@@ -7,6 +7,7 @@ mod client_js;
 mod error;
 mod openapi;
 pub(crate) mod origin;
+mod rate;
 mod service;
 
 use std::sync::Arc;
@@ -190,6 +191,8 @@ fn split(req: Request<Body>) -> (Arc<RequestInfo>, Body) {
 }
 
 async fn connect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>, Error> {
+    let bucket = rate::connect_bucket(engine, &req);
+    rate::connect(engine, bucket).await?;
     let (info, body) = split(req);
     let bytes = body::read_limited(body, engine.config.max_body_size).await?;
     let request: ConnectRequest = body::parse_json(&bytes, true)?;
@@ -221,6 +224,7 @@ async fn message(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Bo
     check_size(engine, bytes.len(), &raw.data)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
+    rate::session(engine, &sid).await?;
     let event = raw.event.filter(|e| !e.is_empty());
     let event = event.ok_or(Error::MissingField("event"))?;
     let message_id = match raw.message_id {
@@ -255,6 +259,7 @@ async fn disconnect(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response
     let raw: RawDisconnect = body::parse_json(&bytes, false)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
+    rate::session(engine, &sid).await?;
     let engine_ = engine.clone();
     run_to_completion(async move {
         lifecycle::end_session(&engine_, &sid, "client disconnect", Some(info)).await
@@ -298,6 +303,7 @@ async fn ack(engine: &Arc<Engine>, req: Request<Body>) -> Result<Response<Body>,
     check_size(engine, bytes.len(), &raw.data)?;
     let sid = raw.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
+    rate::session(engine, &sid).await?;
     let ack_id = raw.ack_id.filter(|s| !s.is_empty());
     let ack_id = ack_id.ok_or(Error::MissingField("ackId"))?;
     let first = crate::engine::ack_reply(engine, &sid, &ack_id, &raw.data).await?;
@@ -336,6 +342,7 @@ async fn stream(
 ) -> Result<Response<Body>, Error> {
     let sid = query.session_id.filter(|s| !s.is_empty());
     let sid = sid.ok_or(Error::MissingField("sessionId"))?;
+    rate::session(engine, &sid).await?;
     let header_cursor = last_event_id.as_deref().filter(|v| !v.trim().is_empty());
     let query_cursor = query
         .last_event_id

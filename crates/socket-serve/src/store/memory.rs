@@ -7,6 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use socket_serve_protocol::Cursor;
 
+use super::deadlines::{Deadlines, Due};
+use super::rate::{self, RateLimit};
 use super::{
     now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, Join, Joined, LogId, LogRead,
     Outgoing, PresencePage, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreResult,
@@ -59,6 +61,10 @@ struct State {
     ended: HashMap<String, (String, u64)>,
     /// Idempotency keys of appends, with the time they may be forgotten.
     appended: HashMap<(String, String), u64>,
+    /// Rate-limit buckets: their arrival time (µs since the epoch; see `rate::spend`).
+    buckets: HashMap<String, u64>,
+    /// What expires when: sessions, logs, keys, answers, buckets.
+    deadlines: Deadlines,
 }
 
 struct Session {
@@ -76,6 +82,9 @@ struct Session {
     /// Closed by `close_session`, waiting for `purge_session`.
     closed: bool,
 }
+
+/// How many due things one step of the expiry pass handles under the lock.
+const EXPIRY_STEP: usize = 256;
 
 enum MessageRecord {
     Claimed { until_ms: u64 },
@@ -116,7 +125,14 @@ impl MemoryStore {
         let entry = Entry { cursor, kind };
         self.inner.hub.dispatch(&log, &entry);
         let min_ms = now.saturating_sub(self.window_ms());
-        let entries = state.logs.entry(log).or_default();
+        let State {
+            logs, deadlines, ..
+        } = state;
+        let entries = logs.entry(log).or_insert_with_key(|log| {
+            // A new log: it comes due when its first entry leaves the window.
+            deadlines.file(now + self.window_ms() + 1, Due::Log(log.clone()));
+            VecDeque::new()
+        });
         entries.push_back(entry);
         while entries.front().is_some_and(|e| e.cursor.ms < min_ms) {
             entries.pop_front();
@@ -124,24 +140,85 @@ impl MemoryStore {
         cursor
     }
 
-    /// Forgets what no reader can still need: log entries older than the recovery window,
-    /// spent idempotency keys and message answers.
-    fn prune(&self, state: &mut State, now: u64) {
-        let min_ms = now.saturating_sub(self.window_ms());
-        state.logs.retain(|_, entries| {
-            while entries.front().is_some_and(|e| e.cursor.ms < min_ms) {
-                entries.pop_front();
+    /// Forgets what no reader can still need and is due now, at most `budget` things (so
+    /// the lock is held for a bounded time); returns sessions gone unseen for the session
+    /// TTL (filed again for `session_ttl`, should ending them fail), and whether more is due.
+    fn expire_due(&self, state: &mut State, now: u64, budget: usize) -> (Vec<String>, bool) {
+        let ttl = self.inner.session_ttl.as_millis() as u64;
+        let window = self.window_ms();
+        let mut expired = Vec::new();
+        for _ in 0..budget {
+            let Some(due) = state.deadlines.next_due(now) else {
+                return (expired, false);
+            };
+            match due {
+                Due::Session(sid) => {
+                    let Some(session) = state.sessions.get(&sid).filter(|s| !s.closed) else {
+                        continue;
+                    };
+                    if self.is_live(session, now) {
+                        let at = session.last_seen_ms + ttl + 1;
+                        state.deadlines.file(at, Due::Session(sid));
+                    } else {
+                        state.deadlines.file(now + ttl, Due::Session(sid.clone()));
+                        expired.push(sid);
+                    }
+                }
+                Due::Log(log) => {
+                    let Some(entries) = state.logs.get_mut(&log) else {
+                        continue;
+                    };
+                    let min_ms = now.saturating_sub(window);
+                    while entries.front().is_some_and(|e| e.cursor.ms < min_ms) {
+                        entries.pop_front();
+                    }
+                    match entries.front() {
+                        Some(first) => {
+                            let at = first.cursor.ms + window + 1;
+                            state.deadlines.file(at, Due::Log(log));
+                        }
+                        None => {
+                            state.logs.remove(&log);
+                        }
+                    }
+                }
+                Due::Appended(sid, key) => {
+                    let key = (sid, key);
+                    if state.appended.get(&key).is_some_and(|until| *until <= now) {
+                        state.appended.remove(&key);
+                    }
+                }
+                Due::Ended(sid) => {
+                    if state
+                        .ended
+                        .get(&sid)
+                        .is_some_and(|(_, until)| *until <= now)
+                    {
+                        state.ended.remove(&sid);
+                    }
+                }
+                Due::Message(sid, id) => {
+                    let Some(session) = state.sessions.get_mut(&sid) else {
+                        continue;
+                    };
+                    let spent = match session.messages.get(&id) {
+                        Some(MessageRecord::Claimed { until_ms }) => *until_ms <= now,
+                        Some(MessageRecord::Done { at_ms, .. }) => at_ms + window < now,
+                        None => false,
+                    };
+                    if spent {
+                        session.messages.remove(&id);
+                    }
+                }
+                Due::Bucket(name) => {
+                    let now_us = now.saturating_mul(1000);
+                    if state.buckets.get(&name).is_some_and(|at| *at <= now_us) {
+                        state.buckets.remove(&name);
+                    }
+                }
             }
-            !entries.is_empty()
-        });
-        state.appended.retain(|_, until| *until > now);
-        state.ended.retain(|_, (_, until)| *until > now);
-        for session in state.sessions.values_mut() {
-            session.messages.retain(|_, record| match record {
-                MessageRecord::Claimed { until_ms } => *until_ms > now,
-                MessageRecord::Done { at_ms, .. } => *at_ms >= min_ms,
-            });
         }
+        (expired, true)
     }
 }
 
@@ -188,6 +265,10 @@ impl Store for MemoryStore {
                 presence: None,
             },
         );
+        let ttl = self.inner.session_ttl.as_millis() as u64;
+        state
+            .deadlines
+            .file(now + ttl + 1, Due::Session(sid.to_owned()));
         Ok(start)
     }
 
@@ -239,6 +320,7 @@ impl Store for MemoryStore {
         state
             .ended
             .insert(sid.to_owned(), (reason.to_owned(), until));
+        state.deadlines.file(until, Due::Ended(sid.to_owned()));
         Ok(Some(meta))
     }
 
@@ -268,21 +350,44 @@ impl Store for MemoryStore {
                 }
             }
         }
-        state.appended.retain(|(s, _), _| s != sid);
+        // Its idempotency keys go with the recovery window (`expire_due`).
         Ok(())
     }
 
     async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>> {
         let now = now_ms();
+        let mut expired = Vec::new();
+        // In steps that each hold the lock briefly, until nothing more is due or `limit`
+        // sessions were found; what is due is all handled, however much it is.
+        loop {
+            let (found, more) = self.expire_due(&mut self.lock(), now, EXPIRY_STEP);
+            expired.extend(found);
+            if !more || expired.len() >= limit {
+                return Ok(expired);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn spend_token(&self, bucket: &str, limit: RateLimit) -> StoreResult<Option<Duration>> {
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
         let mut state = self.lock();
-        self.prune(&mut state, now);
-        Ok(state
-            .sessions
-            .iter()
-            .filter(|(_, s)| !s.closed && !self.is_live(s, now))
-            .map(|(sid, _)| sid.clone())
-            .take(limit)
-            .collect())
+        let arrival = state.buckets.get(bucket).copied();
+        match rate::spend(arrival, now_us, limit) {
+            Ok(next) => {
+                if arrival.is_none() {
+                    state
+                        .deadlines
+                        .file(next.div_ceil(1000), Due::Bucket(bucket.to_owned()));
+                }
+                state.buckets.insert(bucket.to_owned(), next);
+                Ok(None)
+            }
+            Err(wait_us) => Ok(Some(Duration::from_micros(wait_us))),
+        }
     }
 
     async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>> {
@@ -484,9 +589,10 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         if let Some(key) = outgoing.dedup {
             let until = now_ms() + self.window_ms();
-            if state.appended.insert(key, until).is_some() {
+            if state.appended.insert(key.clone(), until).is_some() {
                 return Ok(None);
             }
+            state.deadlines.file(until, Due::Appended(key.0, key.1));
         }
         if let Some(sid) = outgoing.log.session() {
             if state.sessions.get(sid).is_none_or(|s| s.closed) {
@@ -572,17 +678,22 @@ impl Store for MemoryStore {
         session
             .messages
             .insert(message_id.to_owned(), MessageRecord::Claimed { until_ms });
+        let due = Due::Message(sid.to_owned(), message_id.to_owned());
+        state.deadlines.file(until_ms, due);
         Ok(Claim::New)
     }
 
     async fn complete_message(&self, sid: &str, message_id: &str, answer: &str) -> StoreResult<()> {
         let mut state = self.lock();
         if let Some(session) = state.sessions.get_mut(sid) {
+            let at_ms = now_ms();
             let record = MessageRecord::Done {
                 answer: answer.to_owned(),
-                at_ms: now_ms(),
+                at_ms,
             };
             session.messages.insert(message_id.to_owned(), record);
+            let due = Due::Message(sid.to_owned(), message_id.to_owned());
+            state.deadlines.file(at_ms + self.window_ms() + 1, due);
         }
         Ok(())
     }

@@ -14,8 +14,10 @@
 //! - **Sessions.** Metadata, key/value state, room memberships and client-message dedup
 //!   records, all expiring with the session.
 
+mod deadlines;
 mod hub;
 mod memory;
+mod rate;
 #[cfg(feature = "redis")]
 pub mod redis;
 
@@ -27,6 +29,8 @@ use socket_serve_protocol::Cursor;
 
 pub use hub::{Backlog, Hub, Live, Subscription};
 pub use memory::MemoryStore;
+pub(crate) use rate::retry_after_secs;
+pub use rate::RateLimit;
 
 /// Milliseconds since the Unix epoch by this machine's clock (0 if it is before 1970).
 pub(crate) fn now_ms() -> u64 {
@@ -357,6 +361,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sessions not seen for longer than the session TTL, at most `limit`.
     async fn expired_sessions(&self, limit: usize) -> StoreResult<Vec<String>>;
+
+    /// Spends one token of the bucket named `bucket` (one per session, one per client
+    /// address), shared by every instance on this store. `None` when there was one (the
+    /// request may go on); else how long until there is one.
+    async fn spend_token(&self, bucket: &str, limit: RateLimit) -> StoreResult<Option<Duration>>;
 
     /// Reads one key of session state (JSON text).
     async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>>;

@@ -66,6 +66,12 @@ impl Keys {
         format!("{}:s:{sid}:out:{key}", self.prefix)
     }
 
+    /// A rate-limit bucket: its arrival time in µs (see `store::rate`); it expires once the
+    /// bucket is full again, so an idle client costs nothing.
+    pub(crate) fn bucket(&self, name: &str) -> String {
+        format!("{}:rate:{name}", self.prefix)
+    }
+
     /// Hash of a room's members: public id → presence metadata (JSON, `''` for none).
     /// Its size is the room's count (HLEN), its pages one HSCAN each.
     pub(crate) fn members(&self, room: &str) -> String {
@@ -134,6 +140,7 @@ mod tests {
             k.message(sid, "m-1"),
             k.appended(sid, "m-1#s0#0"),
             k.members("lobby {x}"),
+            k.bucket("ip:{127.0.0.1}"),
             k.log(&LogId::Session(sid.into())),
             k.log(&LogId::Room("{other}".into())),
             k.log(&LogId::All),

@@ -29,8 +29,8 @@ use tokio::time::Instant;
 
 use super::{
     Audience, Claim, Entry, FoundSession, Hub, Join, Joined, LogId, LogRead, Outgoing,
-    PresencePage, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreError, StoreResult,
-    Subscription,
+    PresencePage, RateLimit, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreError,
+    StoreResult, Subscription,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -515,6 +515,17 @@ impl Store for RedisStore {
             .iter()
             .filter_map(text)
             .collect())
+    }
+
+    async fn spend_token(&self, bucket: &str, limit: RateLimit) -> StoreResult<Option<Duration>> {
+        let mut inv = SPEND_TOKEN.prepare_invoke();
+        inv.key(self.keys().bucket(bucket));
+        inv.arg(limit.interval_us()).arg(limit.tolerance_us());
+        match self.run(inv).await? {
+            Value::Int(wait) if wait > 0 => Ok(Some(Duration::from_micros(wait as u64))),
+            Value::Int(_) => Ok(None),
+            _ => Err(corrupt("spend_token")),
+        }
     }
 
     async fn get_state(&self, sid: &str, key: &str) -> StoreResult<Option<String>> {

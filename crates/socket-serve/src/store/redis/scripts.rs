@@ -313,6 +313,24 @@ return position
     )
 });
 
+/// KEYS: bucket. ARGV: µs between tokens, µs of burst. One GCRA step (`store::rate::spend`):
+/// returns -1 when a token was spent, else the µs until one comes.
+pub(crate) static SPEND_TOKEN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local arrival = tonumber(redis.call('GET', KEYS[1]) or now)
+if arrival < now then arrival = now end
+local next = arrival + tonumber(ARGV[1])
+local wait = next - now - tonumber(ARGV[2])
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.ceil((next - now) / 1000))
+return -1
+"#,
+    )
+});
+
 /// KEYS: meta. ARGV: data. Returns 1, or 0 when the session is gone or closed.
 pub(crate) static SET_DATA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
