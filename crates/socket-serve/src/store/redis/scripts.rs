@@ -64,7 +64,7 @@ return id
 });
 
 /// KEYS: meta, state, rooms, log, sessions, public ids. ARGV: sid, session ttl ms, keys
-/// ttl ms. The public-id index lives as long as some session is active: its entry and
+/// ttl ms. The log is not refreshed: it expires a recovery window after its last append. The public-id index lives as long as some session is active: its entry and
 /// expiry are refreshed now and then (a quarter of the keys' TTL), and then the answer also
 /// lists the session's rooms, whose member hashes the caller refreshes (their keys can only
 /// be passed in `KEYS` once known).
@@ -78,7 +78,7 @@ local now = now_ms()
 local seen = redis.call('ZSCORE', KEYS[5], ARGV[1])
 if not seen or now - tonumber(seen) > tonumber(ARGV[2]) then return false end
 redis.call('ZADD', KEYS[5], now, ARGV[1])
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 local out = {m[1], m[2], m[5] or ''}
 if now - tonumber(m[4] or 0) > tonumber(ARGV[3]) / 4 then
   redis.call('HSET', KEYS[6], m[1], ARGV[1])
