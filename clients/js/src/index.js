@@ -367,7 +367,17 @@ async function readJson(res) {
 function httpError(what, res, body) {
   const code = body && typeof body.code === "string" ? body.code : `http_${res.status}`;
   const msg = body && typeof body.error === "string" ? body.error : `HTTP ${res.status}`;
-  return new SocketServeError(`${what}: ${msg}`, { code, status: res.status });
+  const error = new SocketServeError(`${what}: ${msg}`, { code, status: res.status });
+  // A 429 (rate limited) or 503 says when to come back: no retry goes out sooner.
+  const after = Number((res.headers && res.headers.get && res.headers.get("retry-after")) || NaN);
+  if (Number.isFinite(after) && after >= 0) error.retryAfter = after * 1000;
+  return error;
+}
+
+/** The wait before a retry: the backoff, but never less than the server's `Retry-After`. */
+function retryDelay(err, attempt, base, cap) {
+  const backoff = backoffDelay(attempt, base, cap);
+  return Math.max(backoff, (err && err.retryAfter) || 0);
 }
 
 function networkError(what, err) {
@@ -706,7 +716,8 @@ export class Socket {
           }
           const ctl = new AbortController();
           this.#pumpWake = ctl;
-          await sleep(backoffDelay(item.tries - 1, this.#opts.reconnectionDelay, this.#opts.reconnectionDelayMax), ctl.signal);
+          const delay = retryDelay(r.error, item.tries - 1, this.#opts.reconnectionDelay, this.#opts.reconnectionDelayMax);
+          await sleep(delay, ctl.signal);
           if (this.#pumpWake === ctl) this.#pumpWake = null;
         }
       }
@@ -864,7 +875,7 @@ export class Socket {
       return false;
     }
     const attempt = ++this.#attempt;
-    const delay = backoffDelay(attempt - 1, o.reconnectionDelay, o.reconnectionDelayMax);
+    const delay = retryDelay(err, attempt - 1, o.reconnectionDelay, o.reconnectionDelayMax);
     this.#emitLocal("reconnecting", { attempt, delay, error: err });
     if (this.#epoch !== ep) return false;
     await this.#wait(ep, delay);
@@ -1065,7 +1076,7 @@ export class Socket {
         report(error);
         return false;
       }
-      await sleep(backoffDelay(tries, this.#opts.reconnectionDelay, this.#opts.reconnectionDelayMax));
+      await sleep(retryDelay(error, tries, this.#opts.reconnectionDelay, this.#opts.reconnectionDelayMax));
     }
   }
 

@@ -198,6 +198,7 @@ impl Config {
     /// | `SOCKET_SERVE_MAX_BODY_BYTES` | `max_body_size` |
     /// | `SOCKET_SERVE_STORE_TIMEOUT_MS` | `store_timeout` |
     /// | `SOCKET_SERVE_SHUTDOWN_GRACE_MS` | `shutdown_grace` |
+    /// | `SOCKET_SERVE_SWEEP_INTERVAL_MS` | `sweep_interval` |
     /// | `SOCKET_SERVE_STRICT_EVENTS` | `strict_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
     /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
@@ -294,6 +295,7 @@ impl Config {
         set!(store_timeout, "SOCKET_SERVE_STORE_TIMEOUT_MS");
         set!(shutdown_grace, "SOCKET_SERVE_SHUTDOWN_GRACE_MS");
         set!(ack_timeout, "SOCKET_SERVE_ACK_TIMEOUT_MS");
+        set!(sweep_interval, "SOCKET_SERVE_SWEEP_INTERVAL_MS");
         let platform = Platform::from_lookup(&get).map_err(|value| ConfigError {
             name: "SOCKET_SERVE_PLATFORM",
             value,

@@ -23,7 +23,11 @@ async fn used_memory(con: &mut redis::aio::MultiplexedConnection) -> i64 {
 }
 
 /// The bytes `MEMORY USAGE` gives each of the session's own keys (0 for absent ones).
-async fn session_keys(con: &mut redis::aio::MultiplexedConnection, prefix: &str, sid: &str) -> Vec<(String, i64)> {
+async fn session_keys(
+    con: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+    sid: &str,
+) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     for part in ["meta", "log", "state", "rooms", "ended"] {
         let key = format!("{{{prefix}}}:s:{sid}:{part}");
@@ -70,7 +74,9 @@ async fn an_idle_session_costs_at_most_1_kb_of_redis_memory() {
 
     // Warm up (scripts loaded, shared keys made), then measure.
     let (first, mut stream) = client.connect_and_listen().await;
-    stream.wait_for_event("welcome", Duration::from_secs(5)).await;
+    stream
+        .wait_for_event("welcome", Duration::from_secs(5))
+        .await;
     let with_welcome = session_keys(&mut con, &prefix, &first.session_id).await;
     let before = used_memory(&mut con).await;
     let sids = connect_many(&client, SESSIONS).await;

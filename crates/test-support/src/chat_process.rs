@@ -108,6 +108,17 @@ impl ChatProcess {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Its resident memory now (`VmRSS` of `/proc/<pid>/status`), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the child's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
 }
 
 impl Drop for ChatProcess {

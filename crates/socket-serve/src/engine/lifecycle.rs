@@ -311,8 +311,9 @@ const SWEEP_IN_REQUEST: Duration = Duration::from_millis(10);
 
 /// Ends expired sessions, `sweep_batch` at a time, until none is left or `budget` has
 /// passed (one batch at least): however many expire, a sweep keeps up as long as the
-/// store can end them as fast as they are created.
-pub(crate) async fn sweep(engine: &Arc<Engine>, budget: Duration) -> Result<usize, Error> {
+/// store can end them as fast as they are created. Returns how many it ended, and
+/// whether none is left.
+pub(crate) async fn sweep(engine: &Arc<Engine>, budget: Duration) -> Result<(usize, bool), Error> {
     use futures_util::{StreamExt, TryStreamExt};
     let started = Instant::now();
     let batch = engine.config.sweep_batch.max(1);
@@ -326,19 +327,22 @@ pub(crate) async fn sweep(engine: &Arc<Engine>, budget: Duration) -> Result<usiz
             .try_collect::<Vec<()>>()
             .await?;
         ended += found;
-        if found < batch || started.elapsed() >= budget {
-            return Ok(ended);
+        if found < batch {
+            return Ok((ended, true));
+        }
+        if started.elapsed() >= budget {
+            return Ok((ended, false));
         }
     }
 }
 
 /// Sweeps if this instance has not swept for `sweep_interval`: bounded work, riding on a
-/// request, so no long-running process is needed for expiry.
+/// request, so no long-running process is needed for expiry. Not where the background
+/// sweep runs: requests sweeping a few ms each would keep it from its longer turns.
 pub(crate) async fn maybe_sweep(engine: &Arc<Engine>) {
-    sweep_if_due(engine, SWEEP_IN_REQUEST).await;
-}
-
-async fn sweep_if_due(engine: &Arc<Engine>, budget: Duration) {
+    if engine.sweeper_started.load(Ordering::Acquire) {
+        return;
+    }
     let now = now_ms();
     let interval = engine.config.sweep_interval.as_millis() as u64;
     let last = engine.last_sweep_ms.load(Ordering::Relaxed);
@@ -350,7 +354,7 @@ async fn sweep_if_due(engine: &Arc<Engine>, budget: Duration) {
         .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
         .is_ok();
     if won {
-        if let Err(err) = sweep(engine, budget).await {
+        if let Err(err) = sweep(engine, SWEEP_IN_REQUEST).await {
             tracing::warn!(error = %err, "expiry sweep failed");
         }
     }
@@ -370,14 +374,23 @@ pub(crate) fn ensure_sweeper(engine: &Arc<Engine>) {
     let interval = engine.config.sweep_interval;
     let mut shutdown = engine.shutdown_watch();
     tokio::spawn(async move {
+        let mut drained = true;
         loop {
+            // A sweep that ran out of time goes on at once: expiry keeps up with creation.
+            let pause = if drained { interval } else { Duration::ZERO };
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(pause) => {}
                 // Shutdown begun, or the server dropped (the sender with it).
                 _ = shutdown.wait_for(|down| *down) => return,
             }
             let Some(engine) = weak.upgrade() else { return };
-            sweep_if_due(&engine, interval).await;
+            drained = match sweep(&engine, interval).await {
+                Ok((_, drained)) => drained,
+                Err(err) => {
+                    tracing::warn!(error = %err, "expiry sweep failed");
+                    true
+                }
+            };
         }
     });
 }

@@ -425,7 +425,8 @@ impl SocketServe {
     /// in the background from the first request on, until shutdown; on serverless
     /// platforms inside requests.
     pub async fn sweep_expired(&self) -> Result<usize, Error> {
-        lifecycle::sweep(&self.engine, self.engine.config.sweep_interval).await
+        let (ended, _) = lifecycle::sweep(&self.engine, self.engine.config.sweep_interval).await?;
+        Ok(ended)
     }
 }
 
