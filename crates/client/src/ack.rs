@@ -102,7 +102,7 @@ pub(crate) async fn post(
                 if shared.is_closed() {
                     return Err(error);
                 }
-                tokio::time::sleep(backoff.next_delay()).await;
+                tokio::time::sleep(error.retry_delay(backoff.next_delay())).await;
             }
             Err(error) => return Err(error),
         }

@@ -284,7 +284,7 @@ impl Client {
     /// client.open()?;
     /// match client.wait_connected(Duration::from_secs(5)).await {
     ///     Ok(()) => println!("in"),
-    ///     Err(Error::Rejected { status, code, message }) => {
+    ///     Err(Error::Rejected { status, code, message, .. }) => {
     ///         eprintln!("refused ({status} {code:?}): {message}");
     ///         assert!(client.open().is_err()); // the same rejection again
     ///     }

@@ -175,7 +175,7 @@ impl Driver {
                 return false;
             }
         }
-        let delay = self.backoff.next_delay();
+        let delay = error.retry_delay(self.backoff.next_delay());
         let attempt = self.backoff.attempt();
         self.reconnecting = true;
         self.shared

@@ -66,6 +66,9 @@ pub enum Error {
         code: Option<String>,
         /// The `error` of the error body, or the start of the body.
         message: String,
+        /// The answer's `Retry-After` (a 429 `rate_limited`, a 503): no retry goes out
+        /// sooner.
+        retry_after: Option<std::time::Duration>,
     },
     /// The server refused to open a session: `POST {base}/connect` answered an error status,
     /// such as a 401 or 403 of the app's authorization or `on_connect` handler
@@ -96,6 +99,9 @@ pub enum Error {
         code: Option<String>,
         /// The `error` of the error body (the reason the app gave), or the start of the body.
         message: String,
+        /// The answer's `Retry-After` (a 429 `rate_limited`, a 503): no retry goes out
+        /// sooner.
+        retry_after: Option<std::time::Duration>,
     },
     /// The request did not get an answer: connection refused or reset, DNS, a timeout of the
     /// HTTP client, or a stream that stalled.
@@ -136,7 +142,7 @@ impl Error {
     ///
     /// ```
     /// # use socket_serve_client::Error;
-    /// let e = Error::Status { status: 400, code: Some("invalid_event".into()), message: String::new() };
+    /// let e = Error::Status { status: 400, code: Some("invalid_event".into()), message: String::new(), retry_after: None };
     /// assert_eq!(e.code(), Some("invalid_event"));
     /// ```
     pub fn code(&self) -> Option<&str> {
@@ -151,7 +157,7 @@ impl Error {
     ///
     /// ```
     /// # use socket_serve_client::Error;
-    /// let e = Error::Rejected { status: 401, code: Some("unauthorized".into()), message: "log in first".into() };
+    /// let e = Error::Rejected { status: 401, code: Some("unauthorized".into()), message: "log in first".into(), retry_after: None };
     /// assert_eq!(e.message(), Some("log in first"));
     /// assert_eq!(Error::Closed.message(), None);
     /// ```
@@ -162,11 +168,34 @@ impl Error {
         }
     }
 
+    /// How long the server asked a retry to wait (`Retry-After` of a 429 or 503), if it did.
+    ///
+    /// ```
+    /// # use socket_serve_client::Error;
+    /// # use std::time::Duration;
+    /// let e = Error::Status { status: 429, code: Some("rate_limited".into()), message: String::new(), retry_after: Some(Duration::from_secs(2)) };
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Status { retry_after, .. } | Error::Rejected { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The wait before retrying after this error: `backoff`, but never less than the
+    /// server's `Retry-After`.
+    pub(crate) fn retry_delay(&self, backoff: std::time::Duration) -> std::time::Duration {
+        self.retry_after()
+            .map_or(backoff, |after| after.max(backoff))
+    }
+
     /// Whether this is an [`Error::Rejected`]: the server refused to open a session.
     ///
     /// ```
     /// # use socket_serve_client::Error;
-    /// let e = Error::Rejected { status: 403, code: None, message: "no".into() };
+    /// let e = Error::Rejected { status: 403, code: None, message: "no".into(), retry_after: None };
     /// assert!(e.is_rejected());
     /// assert!(!Error::Closed.is_rejected());
     /// ```
@@ -179,7 +208,7 @@ impl Error {
     ///
     /// ```
     /// # use socket_serve_client::Error;
-    /// let e = Error::Status { status: 404, code: Some("not_found".into()), message: String::new() };
+    /// let e = Error::Status { status: 404, code: Some("not_found".into()), message: String::new(), retry_after: None };
     /// assert!(!e.is_unknown_session());
     /// ```
     pub fn is_unknown_session(&self) -> bool {
@@ -193,7 +222,7 @@ impl Error {
     /// ```
     /// # use socket_serve_client::Error;
     /// assert!(Error::Transport("connection refused".into()).is_retryable());
-    /// let e = Error::Status { status: 503, code: Some("store_unavailable".into()), message: String::new() };
+    /// let e = Error::Status { status: 503, code: Some("store_unavailable".into()), message: String::new(), retry_after: None };
     /// assert!(e.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
@@ -217,10 +246,12 @@ impl Error {
                 status,
                 code,
                 message,
+                retry_after,
             } => Error::Rejected {
                 status,
                 code,
                 message,
+                retry_after,
             },
             other => other,
         }
@@ -263,12 +294,14 @@ mod tests {
             status: 400,
             code: Some("invalid_payload".into()),
             message: "bad".into(),
+            retry_after: None,
         };
         assert_eq!(e.to_string(), "server answered 400 invalid_payload: bad");
         let e = Error::Status {
             status: 502,
             code: None,
             message: "gateway".into(),
+            retry_after: None,
         };
         assert_eq!(e.to_string(), "server answered 502: gateway");
         assert!(e.is_retryable());
@@ -280,6 +313,7 @@ mod tests {
             status: 503,
             code: Some("store_unavailable".into()),
             message: "the store is down".into(),
+            retry_after: None,
         }
         .into_rejection();
         assert_eq!(
@@ -288,6 +322,7 @@ mod tests {
                 status: 503,
                 code: Some("store_unavailable".into()),
                 message: "the store is down".into(),
+                retry_after: None,
             }
         );
         assert!(e.is_retryable(), "a 503 connect is retried");
@@ -299,6 +334,7 @@ mod tests {
             status: 401,
             code: None,
             message: "Unauthorized".into(),
+            retry_after: None,
         };
         assert_eq!(
             no_body.to_string(),
@@ -313,6 +349,7 @@ mod tests {
             status: 409,
             code: Some("message_in_progress".into()),
             message: String::new(),
+            retry_after: None,
         };
         assert!(in_progress.is_retryable());
         for status in [400, 403, 404, 405, 409, 413] {
@@ -320,6 +357,7 @@ mod tests {
                 status,
                 code: None,
                 message: String::new(),
+                retry_after: None,
             };
             assert!(!e.is_retryable(), "{status}");
         }

@@ -646,12 +646,19 @@ async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T
 /// An [`Error::Status`] from an error answer, with its error body's code when it has one.
 async fn status_error(response: reqwest::Response) -> Error {
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
     let body = response.bytes().await.unwrap_or_default();
     match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(e) => Error::Status {
             status: status.as_u16(),
             code: Some(e.code),
             message: e.error,
+            retry_after,
         },
         Err(_) => Error::Status {
             status: status.as_u16(),
@@ -661,6 +668,7 @@ async fn status_error(response: reqwest::Response) -> Error {
             } else {
                 snippet(&body)
             },
+            retry_after,
         },
     }
 }

@@ -94,7 +94,7 @@ async fn send(
                 return Err(error);
             }
         }
-        let delay = backoff.next_delay();
+        let delay = error.retry_delay(backoff.next_delay());
         tracing::debug!(message_id = %pending.message_id, %error, ?delay, "emit failed; retrying with the same messageId");
         tokio::time::sleep(delay).await;
     }

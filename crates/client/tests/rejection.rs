@@ -59,6 +59,7 @@ async fn a_403_from_on_connect_reaches_open_and_wait_connected() {
         status: 403,
         code: Some("connect_rejected".into()),
         message: "no entry".into(),
+        retry_after: None,
     };
     let waited = client.wait_connected(WAIT).await.unwrap_err();
     assert_eq!(waited, expected);
@@ -106,6 +107,7 @@ async fn a_401_keeps_its_code_and_message() {
             status: 401,
             code: Some("unauthorized".into()),
             message: "log in first".into(),
+            retry_after: None,
         }
     );
     assert!(!error.is_retryable());
@@ -128,6 +130,7 @@ async fn a_503_is_retried_and_reported_until_it_passes() {
         status: 503,
         code: Some("store_unavailable".into()),
         message: "try again".into(),
+        retry_after: None,
     };
 
     // Retried without end: a wait that runs out gives the last refusal, not a bare timeout.
