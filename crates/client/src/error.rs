@@ -16,6 +16,7 @@ use socket_serve_protocol::EventNameError;
 ///     status: 404,
 ///     code: Some("unknown_session".into()),
 ///     message: "no such session".into(),
+///     retry_after: None,
 /// };
 /// assert!(e.is_unknown_session());
 /// assert!(!e.is_retryable());
@@ -86,6 +87,7 @@ pub enum Error {
     ///     status: 403,
     ///     code: Some("connect_rejected".into()),
     ///     message: "no entry".into(),
+    ///     retry_after: None,
     /// };
     /// assert_eq!(e.to_string(), "connect rejected: server answered 403 connect_rejected: no entry");
     /// assert_eq!((e.status(), e.code(), e.message()), (Some(403), Some("connect_rejected"), Some("no entry")));
