@@ -89,6 +89,10 @@ pub struct Config {
     /// How many rooms one session may be in; a join past it is refused with 403
     /// `too_many_rooms`. Default 100.
     pub max_rooms_per_session: usize,
+    /// How many SSE streams one session may have open, on all instances together; opening
+    /// one more ends the oldest with a `__replaced` frame (its client stops, it does not
+    /// reconnect). Long-polls do not count. Default 4.
+    pub max_streams_per_session: usize,
     /// Largest `data` of one client message or ack reply, as JSON text; larger ones are
     /// refused with 413 `message_too_large` (the body limit, `max_body_size`, bounds the
     /// whole request). Default 64 KiB.
@@ -139,6 +143,7 @@ impl Default for Config {
             ack_timeout: Duration::from_secs(10),
             presence_events: false,
             max_rooms_per_session: 100,
+            max_streams_per_session: 4,
             max_message_size: 64 * 1024,
             stream_buffer_bytes: 1024 * 1024,
             max_state_keys: 64,
@@ -203,6 +208,7 @@ impl Config {
     /// | `SOCKET_SERVE_ACK_TIMEOUT_MS` | `ack_timeout` |
     /// | `SOCKET_SERVE_PRESENCE_EVENTS` | `presence_events` (`1`/`true`) |
     /// | `SOCKET_SERVE_MAX_ROOMS` | `max_rooms_per_session` |
+    /// | `SOCKET_SERVE_MAX_STREAMS` | `max_streams_per_session` |
     /// | `SOCKET_SERVE_MAX_MESSAGE_BYTES` | `max_message_size` |
     /// | `SOCKET_SERVE_STREAM_BUFFER_BYTES` | `stream_buffer_bytes` |
     /// | `SOCKET_SERVE_MAX_STATE_KEYS` | `max_state_keys` |
@@ -327,6 +333,19 @@ impl Config {
                     .filter(|n| *n > 0)
                     .ok_or(ConfigError {
                         name: "SOCKET_SERVE_MAX_ROOMS",
+                        value,
+                        problem: "expected a whole number above 0",
+                    })?;
+        }
+        if let Some(value) = get("SOCKET_SERVE_MAX_STREAMS") {
+            c.max_streams_per_session =
+                value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError {
+                        name: "SOCKET_SERVE_MAX_STREAMS",
                         value,
                         problem: "expected a whole number above 0",
                     })?;
@@ -525,6 +544,15 @@ mod tests {
         assert_eq!(c.max_state_keys, 64);
         let err = Config::from_lookup(env(&[("SOCKET_SERVE_MAX_STATE_KEYS", "0")])).unwrap_err();
         assert!(err.to_string().contains("SOCKET_SERVE_MAX_STATE_KEYS"));
+    }
+
+    #[test]
+    fn the_stream_cap_is_read_and_zero_refused() {
+        assert_eq!(Config::default().max_streams_per_session, 4);
+        let c = Config::from_lookup(env(&[("SOCKET_SERVE_MAX_STREAMS", "2")])).unwrap();
+        assert_eq!(c.max_streams_per_session, 2);
+        let err = Config::from_lookup(env(&[("SOCKET_SERVE_MAX_STREAMS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("SOCKET_SERVE_MAX_STREAMS"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod socket;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::de::DeserializeOwned;
@@ -33,7 +33,7 @@ pub use request::RequestInfo;
 pub use socket::Socket;
 
 pub(crate) use ack::reply as ack_reply;
-pub(crate) use ids::is_session_id;
+pub(crate) use ids::{is_session_id, new_public_id};
 #[cfg(feature = "redis")]
 pub(crate) use ids::new_instance_id;
 pub(crate) use lifecycle::MessageInput;
@@ -158,6 +158,18 @@ impl SocketServe {
     /// The configuration the server runs with.
     pub fn config(&self) -> &Config {
         &self.engine.config
+    }
+
+    /// How many SSE streams this instance serves right now (a gauge for metrics). A stream
+    /// counts until it has ended and freed its slot of
+    /// [`Config::max_streams_per_session`].
+    ///
+    /// ```
+    /// let io = socket_serve::SocketServe::new(socket_serve::Config::default()).unwrap();
+    /// assert_eq!(io.open_streams(), 0);
+    /// ```
+    pub fn open_streams(&self) -> usize {
+        self.engine.open_streams.load(Ordering::Acquire)
     }
 
     /// Gives every handler `state` (a database pool, a client, settings): handlers read it

@@ -12,7 +12,7 @@ use super::rate::{self, RateLimit};
 use super::{
     now_ms, Audience, Claim, Entry, EntryKind, FoundSession, Hub, Join, Joined, LogId, LogRead,
     Outgoing, PresencePage, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreResult,
-    Subscription,
+    StreamSlots, Subscription,
 };
 
 /// An in-process [`Store`]: the default when `REDIS_URL` is not set.
@@ -82,6 +82,8 @@ struct Session {
     messages: HashMap<String, MessageRecord>,
     /// Closed by `close_session`, waiting for `purge_session`.
     closed: bool,
+    /// Its open streams' slots, oldest first: `(stream id, last refreshed ms)`.
+    streams: VecDeque<(String, u64)>,
 }
 
 /// How many due things one step of the expiry pass handles under the lock.
@@ -262,6 +264,7 @@ impl Store for MemoryStore {
                 drain: start,
                 messages: HashMap::new(),
                 closed: false,
+                streams: VecDeque::new(),
                 data: data.map(str::to_owned),
                 presence: None,
             }),
@@ -352,6 +355,46 @@ impl Store for MemoryStore {
             }
         }
         // Its idempotency keys go with the recovery window (`expire_due`).
+        Ok(())
+    }
+
+    async fn open_stream(
+        &self,
+        sid: &str,
+        stream: &str,
+        slots: StreamSlots,
+    ) -> StoreResult<Vec<String>> {
+        let now = now_ms();
+        let stale_ms = slots.stale.as_millis() as u64;
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(sid) else {
+            return Ok(Vec::new());
+        };
+        let streams = &mut session.streams;
+        streams.retain(|(_, seen)| now.saturating_sub(*seen) <= stale_ms);
+        streams.push_back((stream.to_owned(), now));
+        let over = streams.len().saturating_sub(slots.max.max(1));
+        Ok(streams.drain(..over).map(|(id, _)| id).collect())
+    }
+
+    async fn refresh_stream(
+        &self,
+        sid: &str,
+        stream: &str,
+        _slots: StreamSlots,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock();
+        let slot = state
+            .sessions
+            .get_mut(sid)
+            .and_then(|s| s.streams.iter_mut().find(|(id, _)| id == stream));
+        Ok(slot.map(|(_, seen)| *seen = now_ms()).is_some())
+    }
+
+    async fn close_stream(&self, sid: &str, stream: &str) -> StoreResult<()> {
+        if let Some(session) = self.lock().sessions.get_mut(sid) {
+            session.streams.retain(|(id, _)| id != stream);
+        }
         Ok(())
     }
 

@@ -310,6 +310,34 @@ pub struct RoomSnapshot {
     pub position: Cursor,
 }
 
+/// How many streams one session may have open, and when a stream that stopped
+/// refreshing its slot counts as dead ([`Store::open_stream`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_serve::store::{MemoryStore, Store, StreamSlots};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new(Duration::from_secs(60), Duration::from_secs(60));
+/// let sid = "00112233445566778899aabbccddeeff";
+/// store.create_session(sid, "p1", None).await.unwrap();
+/// let slots = StreamSlots { max: 2, stale: Duration::from_secs(45) };
+/// assert!(store.open_stream(sid, "a", slots).await.unwrap().is_empty());
+/// assert!(store.open_stream(sid, "b", slots).await.unwrap().is_empty());
+/// assert_eq!(store.open_stream(sid, "c", slots).await.unwrap(), vec!["a".to_owned()]);
+/// assert!(!store.refresh_stream(sid, "a", slots).await.unwrap(), "a lost its slot");
+/// store.close_stream(sid, "b").await.unwrap();
+/// assert!(store.open_stream(sid, "d", slots).await.unwrap().is_empty(), "b's slot is free");
+/// # });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSlots {
+    /// The most open streams; opening one more ends the oldest.
+    pub max: usize,
+    /// A slot not refreshed for this long belongs to a stream that died without saying so
+    /// (its instance crashed): it is freed.
+    pub stale: Duration,
+}
+
 /// Errors of the store layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -452,6 +480,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Releases a claim whose handler failed, so a retry runs it again.
     async fn release_message(&self, sid: &str, message_id: &str) -> StoreResult<()>;
+
+    /// Takes a stream slot of the session for stream `stream` (an id unique to it): frees
+    /// slots gone stale, adds this one as the newest, and takes the oldest away while more
+    /// than `slots.max` are held. Returns the ids of the streams taken away, oldest first:
+    /// the caller tells them to end.
+    async fn open_stream(
+        &self,
+        sid: &str,
+        stream: &str,
+        slots: StreamSlots,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Refreshes a stream's slot (its heartbeat); `false` when it holds none any more
+    /// (taken away by a newer stream, or freed as stale).
+    async fn refresh_stream(&self, sid: &str, stream: &str, slots: StreamSlots)
+        -> StoreResult<bool>;
+
+    /// Frees a stream's slot: the stream ended.
+    async fn close_stream(&self, sid: &str, stream: &str) -> StoreResult<()>;
 
     /// A new live feed, cut off once more than `budget` bytes wait on it ([`Backlog`]);
     /// listen to logs on it.

@@ -50,6 +50,26 @@ pub(crate) fn disconnect_envelope(reason: &str) -> String {
     serde_json::json!({"event": "__disconnect", "data": {"reason": reason}}).to_string()
 }
 
+/// The envelope of the frame that ends a stream whose slot a newer stream of the same
+/// session took (`Config::max_streams_per_session`): its client stops and does not
+/// reconnect.
+pub(crate) fn replaced_envelope() -> String {
+    serde_json::json!({"event": "__replaced", "data": {"reason": "replaced"}}).to_string()
+}
+
+/// The volatile notice on a session's log that tells its streams `stream` lost its slot.
+/// Not an envelope (no `event`), so no emit can forge it.
+pub(crate) fn replaced_notice(stream: &str) -> String {
+    format!("{REPLACED_PREFIX}{stream}\"}}")
+}
+
+const REPLACED_PREFIX: &str = "{\"__streamReplaced\":\"";
+
+/// The stream a [`replaced_notice`] names, if `json` is one.
+pub(crate) fn replaced_stream(json: &str) -> Option<&str> {
+    json.strip_prefix(REPLACED_PREFIX)?.strip_suffix("\"}")
+}
+
 /// When a response that waits must be done at the latest (set by the runtime's deadline).
 pub(crate) type Until = Instant;
 

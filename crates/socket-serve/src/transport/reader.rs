@@ -31,6 +31,8 @@ pub(crate) struct Delivery {
     pub rewound: bool,
     /// The replay stopped at its batch size: there is more to replay.
     pub more: bool,
+    /// A newer stream of the session took this stream's slot: end it with `__replaced`.
+    pub replaced: bool,
 }
 
 /// One membership interval of a room: entries with `lo < cursor <= hi`.
@@ -54,6 +56,9 @@ pub(crate) struct Reader {
     listened: HashSet<String>,
     /// How many entries of each room or broadcast log one replay reads at most.
     batch: usize,
+    /// The id of the SSE stream this reader serves, to know its own `__replaced` notice
+    /// (`None` for a poll, which holds no slot).
+    stream: Option<String>,
 }
 
 impl Reader {
@@ -72,7 +77,14 @@ impl Reader {
             rooms: HashMap::new(),
             listened: HashSet::new(),
             batch: batch.max(1),
+            stream: None,
         }
+    }
+
+    /// Makes this the reader of SSE stream `stream` (see [`Delivery::replaced`]).
+    pub(crate) fn for_stream(mut self, stream: &str) -> Self {
+        self.stream = Some(stream.to_owned());
+        self
     }
 
     fn session_log(&self) -> LogId {
@@ -292,6 +304,15 @@ impl Reader {
         let (log, entry) = match live {
             Live::Tick(position) => {
                 self.position = self.position.max(position);
+                return delivery;
+            }
+            Live::Volatile(LogId::Session(sid), json, _) if sid == self.sid => {
+                if let Some(replaced) = super::replaced_stream(&json) {
+                    // A notice for the session's streams, never for its client.
+                    delivery.replaced = self.stream.as_deref() == Some(replaced);
+                } else {
+                    delivery.volatile.push(json);
+                }
                 return delivery;
             }
             Live::Volatile(log, json, audience) => {

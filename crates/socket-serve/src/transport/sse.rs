@@ -19,7 +19,8 @@ use super::{disconnect_envelope, start_position, ticker};
 use crate::engine::emit::now_ms;
 use crate::engine::{lifecycle, Engine};
 use crate::error::Error;
-use crate::store::{Backlog, Live, Subscription};
+use crate::engine::new_public_id;
+use crate::store::{Audience, Backlog, Live, LogId, StreamSlots, Subscription};
 
 /// Frames buffered between the stream task and the HTTP body, at most. In bytes, a frame
 /// counts in the subscription's [`Backlog`] from its making until the connection has
@@ -51,7 +52,9 @@ pub(crate) async fn open_stream(
     let (start, mut recovered) = start_position(engine, &meta, cursor, now_ms());
     let subscription = engine.store.subscribe(engine.config.stream_buffer_bytes);
     let batch = engine.config.replay_batch;
-    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch);
+    let stream_id = new_public_id();
+    let mut reader = Reader::new(engine.store.clone(), sid, &meta.public_id, start, batch)
+        .for_stream(&stream_id);
     reader.listen_all(&subscription).await?;
     let first = reader.replay_listening(&subscription).await?;
     recovered &= !first.rewound;
@@ -61,6 +64,9 @@ pub(crate) async fn open_stream(
         start
     };
 
+    // Last of what can fail: a slot taken is freed by the stream task from here on.
+    take_slot(engine, sid, &stream_id).await?;
+
     let (tx, rx) = mpsc::channel::<Bytes>(BODY_BUFFER);
     engine.open_streams.fetch_add(1, Ordering::AcqRel);
     ticker::ensure_running(engine);
@@ -68,6 +74,7 @@ pub(crate) async fn open_stream(
         deadline: super::end_at(engine.config.max_stream_duration, until),
         engine: engine.clone(),
         sid: sid.to_owned(),
+        stream_id,
         reader,
         subscription,
         tx,
@@ -88,6 +95,33 @@ pub(crate) async fn open_stream(
 
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
     Ok(sse_response(body))
+}
+
+/// The slots of `Config::max_streams_per_session`. A slot whose stream missed three
+/// heartbeats belongs to a stream that died without saying so.
+fn slots(engine: &Engine) -> StreamSlots {
+    StreamSlots {
+        max: engine.config.max_streams_per_session,
+        stale: 3 * engine.config.heartbeat_interval,
+    }
+}
+
+/// Takes a stream slot for `stream_id` and tells the streams it took slots from, on any
+/// instance, to end (a notice on the session's log: see [`super::replaced_notice`]).
+async fn take_slot(engine: &Engine, sid: &str, stream_id: &str) -> Result<(), Error> {
+    let evicted = engine
+        .store
+        .open_stream(sid, stream_id, slots(engine))
+        .await?;
+    let log = LogId::Session(sid.to_owned());
+    for old in evicted {
+        let notice = Arc::from(super::replaced_notice(&old));
+        engine
+            .store
+            .announce_volatile(&log, notice, Audience::default())
+            .await?;
+    }
+    Ok(())
 }
 
 fn sse_response(body: Body) -> Response<Body> {
@@ -114,6 +148,8 @@ struct Stream {
     deadline: Option<Instant>,
     engine: Arc<Engine>,
     sid: String,
+    /// Its slot's id (`Config::max_streams_per_session`).
+    stream_id: String,
     reader: Reader,
     subscription: Subscription,
     tx: mpsc::Sender<Bytes>,
@@ -126,6 +162,8 @@ enum End {
     ClientGone,
     Retry(&'static str),
     Disconnected,
+    /// A newer stream of the session took its slot (it holds none any more).
+    Replaced,
 }
 
 impl Stream {
@@ -140,6 +178,13 @@ impl Stream {
                 self.engine.config.retry_hint.as_millis() as u64
             };
             self.send_control(sse::retry(retry)).await;
+        }
+        if !matches!(end, End::Replaced) {
+            // Freed at once, so a client that reconnects finds its slot free.
+            let closed = self.engine.store.close_stream(&self.sid, &self.stream_id);
+            if let Err(err) = closed.await {
+                tracing::debug!(error = %err, "freeing a stream slot failed; it goes stale");
+            }
         }
         self.engine.open_streams.fetch_sub(1, Ordering::AcqRel);
     }
@@ -204,7 +249,7 @@ impl Stream {
             return Some(End::ClientGone);
         }
         match self.engine.store.touch_session(&self.sid).await {
-            Ok(Some(_)) => None,
+            Ok(Some(_)) => self.refresh_slot().await,
             // Removed without our seeing its Disconnected entry (expired and purged).
             Ok(None) => {
                 self.send_control(sse::data_frame(None, &disconnect_envelope("expired")))
@@ -213,6 +258,25 @@ impl Stream {
             }
             Err(err) => {
                 tracing::debug!(error = %err, "heartbeat could not refresh the session");
+                None
+            }
+        }
+    }
+
+    /// Refreshes the stream's slot. A stream that lost it without hearing why (its notice
+    /// missed, or the slot went stale while the store was unreachable) ends with `retry:`:
+    /// its client comes back and takes a slot again.
+    async fn refresh_slot(&mut self) -> Option<End> {
+        let refreshed = self
+            .engine
+            .store
+            .refresh_stream(&self.sid, &self.stream_id, slots(&self.engine))
+            .await;
+        match refreshed {
+            Ok(true) => None,
+            Ok(false) => Some(End::Retry("stream slot lost")),
+            Err(err) => {
+                tracing::debug!(error = %err, "heartbeat could not refresh the stream slot");
                 None
             }
         }
@@ -239,6 +303,11 @@ impl Stream {
     }
 
     async fn deliver(&mut self, delivery: Delivery) -> Option<End> {
+        if delivery.replaced {
+            let envelope = super::replaced_envelope();
+            self.send_control(sse::data_frame(None, &envelope)).await;
+            return Some(End::Replaced);
+        }
         // Volatile messages carry no `id:`: they move no cursor and are never replayed.
         for json in delivery.volatile {
             if let Err(end) = self.send(sse::data_frame(None, &json)).await {

@@ -56,6 +56,18 @@ impl Keys {
         format!("{}:s:{sid}:rooms", self.prefix)
     }
 
+    /// Sorted set of the session's open streams by when they opened (microseconds of the
+    /// Redis clock): the lowest is the oldest, the one a stream past the cap ends.
+    pub(crate) fn streams(&self, sid: &str) -> String {
+        format!("{}:s:{sid}:streams", self.prefix)
+    }
+
+    /// Hash: stream id → when its heartbeat last refreshed its slot (ms). Both stream keys
+    /// expire with the slots' staleness, so streams that all died silently leave nothing.
+    pub(crate) fn streams_seen(&self, sid: &str) -> String {
+        format!("{}:s:{sid}:streams:seen", self.prefix)
+    }
+
     /// A client message id's record: `claimed` (with a lease) or `done:<answer>`.
     pub(crate) fn message(&self, sid: &str, message_id: &str) -> String {
         format!("{}:s:{sid}:msg:{message_id}", self.prefix)
@@ -137,6 +149,8 @@ mod tests {
             k.ended(sid),
             k.state(sid),
             k.rooms(sid),
+            k.streams(sid),
+            k.streams_seen(sid),
             k.message(sid, "m-1"),
             k.appended(sid, "m-1#s0#0"),
             k.members("lobby {x}"),

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use super::{
     Audience, Claim, Entry, FoundSession, Hub, Join, Joined, LogId, LogRead, Outgoing,
     PresencePage, RateLimit, ReadBatch, RoomSnapshot, SessionMeta, StateQuota, Store, StoreError,
-    StoreResult, Subscription,
+    StoreResult, StreamSlots, Subscription,
 };
 use crate::config::Config;
 use crate::error::Error;
@@ -549,6 +549,45 @@ impl Store for RedisStore {
             .arg(quota.max_keys)
             .arg(quota.max_bytes);
         Ok(matches!(self.run(inv).await?, Value::Int(1)))
+    }
+
+    async fn open_stream(
+        &self,
+        sid: &str,
+        stream: &str,
+        slots: StreamSlots,
+    ) -> StoreResult<Vec<String>> {
+        let k = self.keys();
+        let mut inv = OPEN_STREAM.prepare_invoke();
+        inv.key(k.streams(sid)).key(k.streams_seen(sid));
+        inv.arg(stream)
+            .arg(slots.max.max(1))
+            .arg(slots.stale.as_millis() as u64);
+        array(self.run(inv).await?)?
+            .iter()
+            .map(|id| text(id).ok_or_else(|| corrupt("stream id")))
+            .collect()
+    }
+
+    async fn refresh_stream(
+        &self,
+        sid: &str,
+        stream: &str,
+        slots: StreamSlots,
+    ) -> StoreResult<bool> {
+        let k = self.keys();
+        let mut inv = REFRESH_STREAM.prepare_invoke();
+        inv.key(k.streams(sid)).key(k.streams_seen(sid));
+        inv.arg(stream).arg(slots.stale.as_millis() as u64);
+        Ok(matches!(self.run(inv).await?, Value::Int(1)))
+    }
+
+    async fn close_stream(&self, sid: &str, stream: &str) -> StoreResult<()> {
+        let k = self.keys();
+        let mut inv = CLOSE_STREAM.prepare_invoke();
+        inv.key(k.streams(sid)).key(k.streams_seen(sid));
+        inv.arg(stream);
+        self.run(inv).await.map(|_| ())
     }
 
     async fn delete_state(&self, sid: &str, key: &str) -> StoreResult<()> {

@@ -342,6 +342,62 @@ return 1
     )
 });
 
+/// KEYS: streams (by opening), streams seen. ARGV: stream id, max streams, stale ms.
+/// Frees stale slots, adds this stream as the newest, and takes the oldest away past the
+/// cap. Returns the ids taken away, oldest first. At most `max + 1` entries are walked.
+pub(crate) static OPEN_STREAM: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local now = now_ms()
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local seen = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+  if now - seen > tonumber(ARGV[3]) then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+  end
+end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000000 + tonumber(t[2]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], now)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+if over <= 0 then return {} end
+local gone = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+for _, id in ipairs(gone) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+end
+return gone
+"#,
+    )
+});
+
+/// KEYS: streams, streams seen. ARGV: stream id, stale ms. Returns 1 when refreshed, 0
+/// when the stream holds no slot any more.
+pub(crate) static REFRESH_STREAM: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], now_ms())
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"#,
+    )
+});
+
+/// KEYS: streams, streams seen. ARGV: stream id. Frees the stream's slot.
+pub(crate) static CLOSE_STREAM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"#,
+    )
+});
+
 #[cfg(test)]
 mod tests {
     /// Every `redis.call` in this file, as `(command, its arguments as written)`.
