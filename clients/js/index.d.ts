@@ -43,6 +43,8 @@ export type Transport = "sse" | "polling";
  *   frame, someone called POST /disconnect for this session);
  * - "server disconnect": the server removed the session;
  * - "expired": the server expired the session;
+ * - "replaced": a newer stream of the same session took this one's slot (the server's
+ *   `max_streams_per_session`); this client stops and does not reconnect;
  * - "session lost": the server no longer knows the session (404 unknown_session, e.g. a
  *   restarted server with the memory store); a new one is made (`willReconnect: true`);
  * - "reconnect failed": `reconnectionAttempts` ran out.
@@ -51,6 +53,7 @@ export type DisconnectReason =
   | "client disconnect"
   | "server disconnect"
   | "expired"
+  | "replaced"
   | "session lost"
   | "reconnect failed"
   | (string & {});

@@ -1023,6 +1023,12 @@ export class Socket {
       this.#close(reason, undefined, { notify: false });
       return false;
     }
+    if (env.event === "__replaced") {
+      // A newer stream of this session took the slot (the server's per-session stream
+      // cap): stop, and do not reconnect, or two clients would take turns ending each other.
+      this.#close("replaced", undefined, { notify: false });
+      return false;
+    }
     if (env.event.startsWith("__")) return false; // other protocol frames (e.g. __ack for 0.6.0 clients)
     const meta = { timestamp: env.timestamp };
     if (env.from !== undefined) meta.from = env.from;
