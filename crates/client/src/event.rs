@@ -121,6 +121,11 @@ pub enum DisconnectReason {
     /// The server ended the stream without announcing a reconnect (no `retry:`). The client
     /// reconnects and resumes the same session.
     TransportClose,
+    /// A `__replaced` frame: the session opened more streams than the server allows
+    /// (`max_streams_per_session`) and this client's was the oldest. The session lives on
+    /// in the newer streams. Final: the client does not reconnect, so two clients of one
+    /// session never take turns ending each other.
+    Replaced,
     /// A `__disconnect` frame with a reason this client does not know. Final.
     Other(String),
 }
@@ -132,12 +137,14 @@ impl DisconnectReason {
     /// use socket_serve_client::DisconnectReason;
     /// assert!(DisconnectReason::ClientDisconnect.is_final());
     /// assert!(!DisconnectReason::SessionExpired.is_final());
+    /// assert!(DisconnectReason::Replaced.is_final());
     /// ```
     pub fn is_final(&self) -> bool {
         matches!(
             self,
             DisconnectReason::ClientDisconnect
                 | DisconnectReason::ServerDisconnect
+                | DisconnectReason::Replaced
                 | DisconnectReason::Other(_)
         )
     }
@@ -162,6 +169,7 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::SessionExpired => f.write_str("session expired"),
             DisconnectReason::TransportError(e) => write!(f, "transport error: {e}"),
             DisconnectReason::TransportClose => f.write_str("transport close"),
+            DisconnectReason::Replaced => f.write_str("replaced"),
             DisconnectReason::Other(r) => f.write_str(r),
         }
     }

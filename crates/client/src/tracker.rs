@@ -9,6 +9,8 @@ use crate::event::{DisconnectData, DisconnectReason, Message};
 
 /// The event of the frame announcing that the server removed the session.
 pub(crate) const DISCONNECT_EVENT: &str = "__disconnect";
+/// A newer stream of the session took this one's slot (the server's stream cap).
+const REPLACED_EVENT: &str = "__replaced";
 
 /// What one frame (or polled message) means to the client.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +113,9 @@ impl Tracker {
                 .and_then(|d| d.reason)
                 .unwrap_or_else(|| String::from("server disconnect"));
             return Step::Disconnect(DisconnectReason::from_frame(&reason));
+        }
+        if env.event == REPLACED_EVENT {
+            return Step::Disconnect(DisconnectReason::Replaced);
         }
         if env.event == ACK_EVENT || env.event.starts_with("__") {
             // `__ack` answers 0.6.0-style emits, which this client never makes; other `__`
@@ -243,6 +248,9 @@ mod tests {
             Step::Disconnect(DisconnectReason::Other("weird".into()))
         );
         assert_eq!(msg_frame(&mut t, "1-4", "__ack", json!(1)), Step::Nothing);
+        let replaced = json!({"event": "__replaced", "data": {"reason": "replaced"}});
+        let step = t.on_block(None, Some(&replaced.to_string()));
+        assert_eq!(step, Step::Disconnect(DisconnectReason::Replaced));
         assert_eq!(
             msg_frame(&mut t, "1-5", "__future", json!(1)),
             Step::Nothing
