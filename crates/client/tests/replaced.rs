@@ -36,8 +36,15 @@ async fn a_newer_stream_of_the_session_ends_the_client_for_good() {
     let mut seen = Vec::new();
     while !String::from_utf8_lossy(&seen).contains("\"connected\"") {
         let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout(WAIT, other.read(&mut buf)).await.unwrap().unwrap();
-        assert!(n > 0, "the other stream ended: {}", String::from_utf8_lossy(&seen));
+        let n = tokio::time::timeout(WAIT, other.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n > 0,
+            "the other stream ended: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
 

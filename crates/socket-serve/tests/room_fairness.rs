@@ -5,6 +5,10 @@
 //! clients connect, open a stream and time an echo: its p99 stays under 100 ms (asserted
 //! on the memory store; see the note at the assertion for Redis). Each stream then gets a
 //! message of the last room joined.
+//!
+//! And the acceptance as it stands with the default cap (100 rooms), asserted on
+//! both stores: a session tries 10,000 joins over HTTP, is refused past 100 with
+//! `too_many_rooms`, and other clients' echo p99 stays under 100 ms while it does.
 
 use std::time::{Duration, Instant};
 
@@ -102,4 +106,71 @@ async fn a_session_in_ten_thousand_rooms_does_not_slow_other_clients() {
         let hello = stream.wait_for_event("hello", WAIT).await;
         assert_eq!(hello.payload(), &json!("last room"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_trying_ten_thousand_joins_is_refused_past_the_cap_and_others_stay_fast() {
+    let server = TestServer::builder().start().await;
+    let cap = server.io().config().max_rooms_per_session;
+    assert_eq!(cap, 100);
+    let client = server.client();
+    let many = client.connect().await;
+    let joining = {
+        let (client, sid) = (client.clone(), many.session_id.clone());
+        tokio::spawn(async move {
+            stream::iter(0..ROOMS)
+                .map(|n| {
+                    let (client, sid) = (client.clone(), sid.clone());
+                    async move {
+                        let id = format!("join-{n}");
+                        let room = json!({ "room": format!("room-{n}") });
+                        let answer = client.post_message(&sid, "join", room, Some(&id)).await;
+                        (
+                            answer.status.as_u16(),
+                            answer.json["code"].as_str() == Some("too_many_rooms"),
+                        )
+                    }
+                })
+                .buffer_unordered(16)
+                .collect::<Vec<_>>()
+                .await
+        })
+    };
+    let mut latencies = Vec::new();
+    let mut during = 0;
+    while latencies.len() < SAMPLES || !joining.is_finished() {
+        if !joining.is_finished() {
+            during += 1;
+        }
+        let (other, mut stream) = client.connect_and_listen().await;
+        let started = Instant::now();
+        client
+            .emit(&other, "echo", json!({ "n": latencies.len() }))
+            .await;
+        stream.wait_for_event("echo", WAIT).await;
+        latencies.push(started.elapsed());
+        assert!(latencies.len() < 20_000, "the joins did not finish");
+    }
+    assert!(
+        during >= SAMPLES / 2,
+        "only {during} echoes timed during the joins"
+    );
+    let answers = joining.await.expect("the joining task");
+    let joined = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused = answers
+        .iter()
+        .filter(|(status, too_many)| *status == 403 && *too_many)
+        .count();
+    assert_eq!((joined, refused), (cap, ROOMS - cap));
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    eprintln!(
+        "{} other clients ({during} while 10,000 joins were tried), p99 {p99:?}, slowest {:?}",
+        latencies.len(),
+        &latencies[latencies.len().saturating_sub(5)..]
+    );
+    assert!(
+        p99 < Duration::from_millis(100),
+        "other clients' p99 {p99:?}"
+    );
 }

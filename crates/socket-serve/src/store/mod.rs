@@ -494,8 +494,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Refreshes a stream's slot (its heartbeat); `false` when it holds none any more
     /// (taken away by a newer stream, or freed as stale).
-    async fn refresh_stream(&self, sid: &str, stream: &str, slots: StreamSlots)
-        -> StoreResult<bool>;
+    async fn refresh_stream(
+        &self,
+        sid: &str,
+        stream: &str,
+        slots: StreamSlots,
+    ) -> StoreResult<bool>;
 
     /// Frees a stream's slot: the stream ended.
     async fn close_stream(&self, sid: &str, stream: &str) -> StoreResult<()>;

@@ -17,9 +17,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::reader::{Delivery, Reader};
 use super::{disconnect_envelope, start_position, ticker};
 use crate::engine::emit::now_ms;
+use crate::engine::new_public_id;
 use crate::engine::{lifecycle, Engine};
 use crate::error::Error;
-use crate::engine::new_public_id;
 use crate::store::{Audience, Backlog, Live, LogId, StreamSlots, Subscription};
 
 /// Frames buffered between the stream task and the HTTP body, at most. In bytes, a frame
