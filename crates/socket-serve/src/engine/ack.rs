@@ -37,6 +37,41 @@ fn ack_id(dedup: Option<&(String, String)>) -> String {
     }
 }
 
+tokio::task_local! {
+    /// Set around a handler by a request that answers only once the handler is done and
+    /// whose client sends nothing while that request is open (a Socket.IO `POST`): a wait
+    /// for that client's ack would last until its timeout, so the handler tells the
+    /// request to answer now instead ([`ClientWaits::released`]).
+    static CLIENT_WAITS: ClientWaits;
+}
+
+/// What the request holding a handler watches: whether the handler started waiting for
+/// the ack of `session`, the client whose request it is.
+#[derive(Clone)]
+pub(crate) struct ClientWaits {
+    session: String,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl ClientWaits {
+    pub(crate) fn new(session: &str) -> ClientWaits {
+        ClientWaits {
+            session: session.to_owned(),
+            release: Default::default(),
+        }
+    }
+
+    /// Runs `flow` (the handler) with this watch set.
+    pub(crate) async fn scope<F: std::future::Future>(self, flow: F) -> F::Output {
+        CLIENT_WAITS.scope(self, flow).await
+    }
+
+    /// Resolves once the handler waits for the client's ack (at once if it already did).
+    pub(crate) async fn released(&self) {
+        self.release.notified().await
+    }
+}
+
 /// Appends `out` to the session's log under an `ackId` (see [`ack_id`]) and waits up to
 /// `timeout` for the client's reply.
 pub(crate) async fn ask<T: DeserializeOwned>(
@@ -56,6 +91,12 @@ pub(crate) async fn ask<T: DeserializeOwned>(
     };
     let session = LogId::Session(sid.to_owned());
     let mut sub = listen(engine, &replies, &session).await?;
+    // `notify_one` keeps a permit: the request sees it even if it was not waiting yet.
+    let _ = CLIENT_WAITS.try_with(|waits| {
+        if waits.session == sid {
+            waits.release.notify_one();
+        }
+    });
     let kind = EntryKind::Message {
         json: out.json,
         audience: Default::default(),

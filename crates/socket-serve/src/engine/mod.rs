@@ -33,6 +33,7 @@ pub use request::RequestInfo;
 pub use socket::Socket;
 
 pub(crate) use ack::reply as ack_reply;
+pub(crate) use ack::ClientWaits;
 #[cfg(feature = "redis")]
 pub(crate) use ids::new_instance_id;
 pub(crate) use ids::{is_session_id, new_public_id};

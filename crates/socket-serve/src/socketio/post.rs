@@ -3,6 +3,7 @@
 //! and what the client must hear back goes to the transport log for its next poll.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use http::{Request, Response};
@@ -15,8 +16,9 @@ use socket_serve_protocol::Cursor;
 
 use super::packets::{self, ack_key, namespace_key, payload};
 use super::{text_response, EioError, Inner};
-use crate::engine::{is_session_id, lifecycle, Engine, MessageInput, RequestInfo};
+use crate::engine::{is_session_id, lifecycle, ClientWaits, Engine, MessageInput, RequestInfo};
 use crate::error::Error;
+use crate::platform::Deadline;
 
 /// The state key of a binary packet still waiting for attachments.
 const PENDING_BINARY: &str = "__sio_binary";
@@ -44,6 +46,7 @@ pub(crate) async fn post(
     }
     let (parts, body) = req.into_parts();
     let info = Arc::new(RequestInfo::from_parts(&parts));
+    let until = handler_deadline(inner, &parts.extensions);
     let bytes = match crate::http::read_limited(body, inner.options.max_payload).await {
         Ok(bytes) => bytes,
         Err(err) => return Err(err),
@@ -60,8 +63,8 @@ pub(crate) async fn post(
                 end_transport(inner, sid, CLIENT_CLOSE).await?;
                 return Ok(text_response("ok".into()));
             }
-            EioPacket::Message(text) => on_message(inner, sid, &text, &info).await?,
-            EioPacket::Binary(base64) => on_attachment(inner, sid, base64, &info).await?,
+            EioPacket::Message(text) => on_message(inner, sid, &text, &info, until).await?,
+            EioPacket::Binary(base64) => on_attachment(inner, sid, base64, &info, until).await?,
             EioPacket::Pong(_) | EioPacket::Noop => true,
             EioPacket::Ping(_) | EioPacket::Open(_) | EioPacket::Upgrade => false,
         };
@@ -70,6 +73,17 @@ pub(crate) async fn post(
         }
     }
     Ok(text_response("ok".into()))
+}
+
+/// When this request's handlers must be done: a margin before the runtime's deadline for
+/// it, or before the platform's response limit; never on a plain server.
+fn handler_deadline(inner: &Inner, extensions: &http::Extensions) -> Option<Instant> {
+    let now = Instant::now();
+    if let Some(deadline) = extensions.get::<Deadline>() {
+        return Some(deadline.end_by(now));
+    }
+    let limit = inner.transport.config.platform.duration_limit()?;
+    Some(now + crate::platform::within(limit))
 }
 
 async fn close_invalid(inner: &Arc<Inner>, sid: &str) -> Result<Response<Body>, Error> {
@@ -92,6 +106,7 @@ async fn on_message(
     sid: &str,
     text: &str,
     info: &Arc<RequestInfo>,
+    until: Option<Instant>,
 ) -> Result<bool, Error> {
     let Ok(packet) = SioPacket::decode(text) else {
         return Ok(false);
@@ -105,7 +120,7 @@ async fn on_message(
         packets::set_state(&inner.transport, sid, PENDING_BINARY, &json).await?;
         return Ok(true);
     }
-    dispatch(inner, sid, packet, info).await
+    dispatch(inner, sid, packet, info, until).await
 }
 
 /// An attachment of the pending binary packet; the packet runs once it has them all.
@@ -114,6 +129,7 @@ async fn on_attachment(
     sid: &str,
     base64: String,
     info: &Arc<RequestInfo>,
+    until: Option<Instant>,
 ) -> Result<bool, Error> {
     let store = &inner.transport.store;
     let Some(json) = store.get_state(sid, PENDING_BINARY).await? else {
@@ -141,7 +157,7 @@ async fn on_attachment(
         SioKind::BinaryAck => SioKind::Ack,
         _ => SioKind::Event,
     };
-    dispatch(inner, sid, packet, info).await
+    dispatch(inner, sid, packet, info, until).await
 }
 
 async fn dispatch(
@@ -149,6 +165,7 @@ async fn dispatch(
     sid: &str,
     packet: SioPacket,
     info: &Arc<RequestInfo>,
+    until: Option<Instant>,
 ) -> Result<bool, Error> {
     let Some(engine) = inner.namespace(&packet.nsp).cloned() else {
         if packet.kind == SioKind::Connect {
@@ -174,7 +191,7 @@ async fn dispatch(
             lifecycle::end_session(&engine, &session, "client disconnect", Some(info.clone()))
                 .await?;
         }
-        SioKind::Event => event(inner, sid, &engine, &session, packet, info).await?,
+        SioKind::Event => event(inner, sid, &engine, &session, packet, info, until).await?,
         SioKind::Ack => ack(&engine, &session, packet).await?,
         _ => return Ok(false),
     }
@@ -271,13 +288,12 @@ async fn resume(
     Ok(Some((pid.to_owned(), meta.public_id, from)))
 }
 
-/// How long a `POST` waits for an event's handler. The client sends nothing else while a
-/// `POST` is open, so a handler that waits for the client (an `emit_with_ack`) must not
-/// hold it: past this, the handler finishes in its task, and its ack comes with a poll.
-const HANDLER_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// `EVENT`: the handler runs as for `POST /message`; an id makes it retry-safe (the id
-/// is the `messageId`) and its answer an `ACK` for the next poll.
+/// `EVENT`: the handler runs as for `POST /message`, inside the request (a serverless
+/// instance may freeze once the `POST` answers), until `until`, the request's deadline.
+/// One exception: the client sends nothing while its `POST` is open, so a handler that
+/// waits for this client's ack releases the `POST` and finishes in its task. An id makes
+/// the event retry-safe (the id is the `messageId`) and its answer an `ACK` for the next
+/// poll.
 async fn event(
     inner: &Arc<Inner>,
     sid: &str,
@@ -285,6 +301,7 @@ async fn event(
     session: &str,
     packet: SioPacket,
     info: &Arc<RequestInfo>,
+    until: Option<Instant>,
 ) -> Result<(), Error> {
     let Some(Value::Array(mut args)) = packet.data else {
         return Ok(());
@@ -300,9 +317,10 @@ async fn event(
         requires_ack: packet.id.is_some(),
         request: Some(info.clone()),
     };
-    let (inner, engine) = (inner.clone(), engine.clone());
+    let waits = ClientWaits::new(session);
+    let (inner, engine, scoped) = (inner.clone(), engine.clone(), waits.clone());
     let (sid, session, nsp, id) = (sid.to_owned(), session.to_owned(), packet.nsp, packet.id);
-    let flow = tokio::spawn(async move {
+    let flow = tokio::spawn(scoped.scope(async move {
         let answer = lifecycle::message(&engine, input).await;
         let Some(id) = id else {
             if let Err(err) = answer {
@@ -323,14 +341,26 @@ async fn event(
         // Per namespace session and id: a retried event is answered once per transport.
         let dedup = format!("ack:{session}:{id}");
         packets::push(&inner.transport, &sid, packets::encode(ack), Some(dedup)).await
-    });
-    match tokio::time::timeout(HANDLER_WAIT, flow).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join)) => {
-            tracing::error!(error = %join, "a handler panicked");
+    }));
+    let past_deadline = async {
+        match until {
+            Some(until) => tokio::time::sleep_until(until.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        joined = flow => match joined {
+            Ok(result) => result,
+            Err(join) => {
+                tracing::error!(error = %join, "a handler panicked");
+                Ok(())
+            }
+        },
+        () = waits.released() => Ok(()),
+        () = past_deadline => {
+            tracing::warn!("a Socket.IO handler outlived its request's deadline");
             Ok(())
         }
-        Err(_) => Ok(()),
     }
 }
 
