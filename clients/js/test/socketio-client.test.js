@@ -1,5 +1,5 @@
 // socket.io-client 4.8 (polling) against three chat instances on one Redis, every request
-// routed to a random instance: connect, events and acks both ways, rooms, broadcast,
+// routed to a random instance: connect (with auth), events and acks both ways, rooms, broadcast,
 // binary, namespaces, disconnect, a socket-serve client in the same conversation, and
 // 20 clients x 500 messages with an instance SIGKILLed mid-run (connection state recovery
 // on): nothing lost, duplicated or reordered.
@@ -96,6 +96,22 @@ test("connects, gets its welcome, and events and acks go both ways", needs, asyn
   a.on("question", (q, cb) => cb(`yes to ${q}`));
   const asked = await a.timeout(5000).emitWithAck("ask", { question: "ready?", timeoutMs: 4000 });
   assert.deepEqual(asked, { answer: "yes to ready?" });
+});
+
+test("auth: authorize sees socket.io-client's auth, refuses with 44 and passes data to handlers", needs, async () => {
+  const refused = client("/", { auth: { token: "bad" }, reconnection: false });
+  const [err] = await once(refused, "connect_error");
+  assert.equal(err.message, "invalid token");
+  assert.equal(err.data.code, "unauthorized");
+  assert.equal(refused.connected, false);
+
+  const ann = client("/", { auth: { token: "good", nickname: "ann" } });
+  await once(ann, "welcome");
+  // Whichever instance runs the handler reads the data authorize stored.
+  for (let i = 0; i < 3; i++) {
+    const me = await ann.timeout(5000).emitWithAck("whoami", null);
+    assert.deepEqual(me, { id: ann.id, nickname: "ann" });
+  }
 });
 
 test("rooms and broadcast, with a socket-serve client in the same conversation", needs, async () => {

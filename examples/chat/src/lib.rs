@@ -1,6 +1,10 @@
 //! The chat example: socket-serve's main job, and the app its tests and benchmarks drive.
 //!
 //! Events (what tests and users rely on):
+//! - `authorize`: the connect's `auth` is optional; `{"token": "bad"}` stands for refused
+//!   credentials (401 `unauthorized`, a Socket.IO `44` with the message `invalid token`);
+//!   `{"nickname"}` (at most 32 characters kept) becomes the session's data
+//! - `whoami` (any data): acks `{"id", "nickname"}`, the nickname from the session's data
 //! - on connect: emit `welcome` `{"id": <public id>}`
 //! - `chat` `{"text"}`: broadcast `chat` `{"from", "text"}` to everyone but the sender
 //! - `echo` (any data): emit `echo` with the same data back; the ack is the data too
@@ -25,9 +29,11 @@ use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use socket_serve::{Ack, HandlerResult, Socket, SocketIo, SocketIoOptions, SocketServe};
+use socket_serve::{
+    Ack, HandlerError, HandlerResult, Handshake, Socket, SocketIo, SocketIoOptions, SocketServe,
+};
 
 /// The chat page.
 const PAGE: &str = include_str!("../static/index.html");
@@ -76,6 +82,15 @@ struct Ask {
     timeout_ms: Option<u64>,
 }
 
+/// Who a client says it is, from its `auth`; the session's data.
+#[derive(Serialize, Deserialize, Default)]
+struct Profile {
+    nickname: Option<String>,
+}
+
+/// The longest nickname kept.
+const MAX_NICKNAME: usize = 32;
+
 /// The longest an `ask` waits for its answer.
 const MAX_ASK: Duration = Duration::from_secs(20);
 
@@ -86,7 +101,9 @@ const MAX_ASK: Duration = Duration::from_secs(20);
 /// chat::register(&io);
 /// ```
 pub fn register(io: &SocketServe) {
+    io.authorize(authorize);
     io.on_connect(welcome);
+    io.on_message("whoami", whoami);
     io.on_message("chat", chat);
     io.on_message("echo", echo);
     io.on_message("join", join);
@@ -120,6 +137,27 @@ async fn who(socket: Socket, msg: Room) -> HandlerResult<Ack<Value>> {
         members.push(json!({ "id": member.id(), "meta": member.meta::<Value>()? }));
     }
     Ok(Ack(json!({ "count": count, "members": members })))
+}
+
+async fn authorize(handshake: Handshake) -> Result<Profile, HandlerError> {
+    let field = |name: &str| {
+        handshake
+            .auth()
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+    };
+    if field("token") == Some("bad") {
+        return Err(HandlerError::unauthorized("invalid token"));
+    }
+    let nickname = field("nickname").map(|n| n.chars().take(MAX_NICKNAME).collect());
+    Ok(Profile { nickname })
+}
+
+async fn whoami(socket: Socket, _: Value) -> HandlerResult<Ack<Value>> {
+    let profile: Profile = socket.data()?.unwrap_or_default();
+    Ok(Ack(
+        json!({ "id": socket.id(), "nickname": profile.nickname }),
+    ))
 }
 
 async fn welcome(socket: Socket) -> HandlerResult {
