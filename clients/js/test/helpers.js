@@ -2,6 +2,7 @@
 // processes on free ports, wait on socket events with bounded timeouts.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -201,4 +202,39 @@ export function connected(socket, timeout = 5000) {
     socket.on("connect", done);
     socket.on("reconnect", done);
   });
+}
+
+/** A proxy that sends each request to a random live instance (a refused connection is
+ * retried elsewhere: nothing reached the dead one); `upstream.inflight` counts its open
+ * socket.io long-polls. */
+export function randomBalancer(upstreams) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => send(Buffer.concat(chunks), 0));
+    function send(body, attempt) {
+      const up = upstreams[Math.floor(Math.random() * upstreams.length)];
+      // Pending socket.io long-polls only.
+      const counted = req.method === "GET" && req.url.startsWith("/socket.io/") && req.url.includes("sid=");
+      up.inflight = (up.inflight || 0) + (counted ? 1 : 0);
+      let open = counted;
+      const done = () => {
+        if (open) up.inflight -= 1;
+        open = false;
+      };
+      const out = http.request({ host: "127.0.0.1", port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+        r.on("end", done);
+        r.on("close", done);
+      });
+      out.on("error", (err) => {
+        done();
+        if (err.code === "ECONNREFUSED" && attempt < 10) return send(body, attempt + 1);
+        res.destroy();
+      });
+      out.end(body);
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }

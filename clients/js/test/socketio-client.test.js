@@ -5,10 +5,9 @@
 // on): nothing lost, duplicated or reordered.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { io } from "socket.io-client";
 import { connect } from "../src/index.js";
-import { startChat, startRedis, REDIS_BIN, NO_SERVER, until } from "./helpers.js";
+import { startChat, startRedis, randomBalancer, REDIS_BIN, NO_SERVER, until } from "./helpers.js";
 
 const skip = NO_SERVER || (!REDIS_BIN && "redis-server is not installed");
 const needs = skip ? { skip } : {};
@@ -17,41 +16,6 @@ let instances = [];
 let balancer;
 let origin;
 const clients = [];
-
-/** A proxy that sends each request to a random live instance (a refused connection is
- * retried elsewhere: nothing reached the dead one); `upstream.inflight` counts its open
- * socket.io long-polls. */
-function randomBalancer(upstreams) {
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => send(Buffer.concat(chunks), 0));
-    function send(body, attempt) {
-      const up = upstreams[Math.floor(Math.random() * upstreams.length)];
-      // Pending socket.io long-polls only.
-      const counted = req.method === "GET" && req.url.startsWith("/socket.io/") && req.url.includes("sid=");
-      up.inflight = (up.inflight || 0) + (counted ? 1 : 0);
-      let open = counted;
-      const done = () => {
-        if (open) up.inflight -= 1;
-        open = false;
-      };
-      const out = http.request({ host: "127.0.0.1", port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-        r.on("end", done);
-        r.on("close", done);
-      });
-      out.on("error", (err) => {
-        done();
-        if (err.code === "ECONNREFUSED" && attempt < 10) return send(body, attempt + 1);
-        res.destroy();
-      });
-      out.end(body);
-    }
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
 
 before(async () => {
   if (skip) return;
