@@ -7,7 +7,7 @@ mod client_js;
 mod error;
 mod openapi;
 pub(crate) mod origin;
-mod rate;
+pub(crate) mod rate;
 mod service;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use crate::store::RateLimit;
 
 /// The client address's `/connect` bucket, if it is limited (read before any await: a
 /// request is not `Sync`).
-pub(super) fn connect_bucket<B>(engine: &Engine, req: &Request<B>) -> Option<(String, RateLimit)> {
+pub(crate) fn connect_bucket<B>(engine: &Engine, req: &Request<B>) -> Option<(String, RateLimit)> {
     let limits = &engine.config.rate_limits;
     let limit = limits.connect_per_address?;
     let peer = req
@@ -25,7 +25,7 @@ pub(super) fn connect_bucket<B>(engine: &Engine, req: &Request<B>) -> Option<(St
 }
 
 /// Spends a token of the client address's `/connect` bucket.
-pub(super) async fn connect(
+pub(crate) async fn connect(
     engine: &Engine,
     bucket: Option<(String, RateLimit)>,
 ) -> Result<(), Error> {
@@ -36,7 +36,7 @@ pub(super) async fn connect(
 }
 
 /// Spends a token of the session's bucket.
-pub(super) async fn session(engine: &Engine, sid: &str) -> Result<(), Error> {
+pub(crate) async fn session(engine: &Engine, sid: &str) -> Result<(), Error> {
     match engine.config.rate_limits.per_session {
         Some(limit) => spend(engine, &format!("s:{sid}"), limit).await,
         None => Ok(()),

@@ -122,6 +122,8 @@ pub(crate) struct Inner {
     origins: crate::http::origin::OriginPolicy,
     /// The internal server whose sessions are Engine.IO sessions.
     transport: Arc<Engine>,
+    /// The main namespace's server, whose rate limits the endpoint applies.
+    root: Arc<Engine>,
     /// Namespace name → its server.
     namespaces: Vec<(String, Arc<Engine>)>,
     options: SocketIoOptions,
@@ -154,6 +156,7 @@ impl SocketIo {
             inner: Arc::new(Inner {
                 origins: crate::http::origin::OriginPolicy::new(&root_config.cors),
                 transport,
+                root: root.engine.clone(),
                 namespaces: vec![("/".to_owned(), root.engine.clone())],
                 options,
             }),
@@ -166,6 +169,7 @@ impl SocketIo {
         let mut inner = Inner {
             origins: self.inner.origins.clone(),
             transport: self.inner.transport.clone(),
+            root: self.inner.root.clone(),
             namespaces: self.inner.namespaces.clone(),
             options: self.inner.options.clone(),
         };
@@ -261,6 +265,17 @@ async fn handle(inner: Arc<Inner>, req: Request<Body>) -> Response<Body> {
         lifecycle::ensure_sweeper(engine);
     }
     let method = req.method().clone();
+    // The limits of the socket-serve endpoints: a handshake spends a token of the client
+    // address's connect bucket, any other request one of its Engine.IO session's bucket.
+    let root = inner.root.clone();
+    let bucket = crate::http::rate::connect_bucket(&root, &req);
+    let limited = match &query.sid {
+        None => crate::http::rate::connect(&root, bucket).await,
+        Some(sid) => crate::http::rate::session(&inner.transport, sid).await,
+    };
+    if let Err(err) = limited {
+        return crate::http::error_response(&err);
+    }
     let result = match (query.sid, method) {
         (None, Method::GET) => handshake(&inner).await,
         (None, _) => Ok(EioError::BadHandshakeMethod.response()),

@@ -1,0 +1,81 @@
+//! The Socket.IO endpoint spends the same rate-limit tokens as the socket-serve endpoints:
+//! a handshake one of the client address's connect bucket, every other request one of its
+//! Engine.IO session's bucket; past them, 429 `rate_limited` with `Retry-After`.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use socket_serve::store::RateLimit;
+use socket_serve::{RateLimits, SocketIo, SocketServe};
+use socket_serve_test_support::{http_client, TestStore};
+
+async fn serve(limits: RateLimits) -> (String, TestStore) {
+    let store = TestStore::from_env();
+    let config = socket_serve::Config {
+        rate_limits: limits,
+        ..store.config()
+    };
+    let io = SocketServe::new(config).unwrap();
+    let sio = SocketIo::new(&io).unwrap();
+    let router: axum::Router = axum::Router::new().nest_service("/socket.io", sio.service());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (
+        format!("http://{addr}/socket.io/?EIO=4&transport=polling"),
+        store,
+    )
+}
+
+fn limited(per_second: u32, burst: u32) -> Option<RateLimit> {
+    Some(RateLimit { per_second, burst })
+}
+
+async fn assert_rate_limited(res: reqwest::Response) {
+    assert_eq!(res.status(), 429);
+    let retry_after = res.headers().get("retry-after").expect("Retry-After");
+    let secs: u64 = retry_after.to_str().unwrap().parse().unwrap();
+    assert!(secs >= 1, "{secs}");
+    let body: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "rate_limited", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_spend_the_addresss_connect_tokens() {
+    let limits = RateLimits {
+        connect_per_address: limited(1, 2),
+        ..Default::default()
+    };
+    let (url, _store) = serve(limits).await;
+    let http = http_client().build().unwrap();
+    for _ in 0..2 {
+        assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    }
+    assert_rate_limited(http.get(&url).send().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_and_polls_spend_their_sessions_tokens() {
+    let limits = RateLimits {
+        per_session: limited(1, 3),
+        ..Default::default()
+    };
+    let (url, _store) = serve(limits).await;
+    let http = http_client().build().unwrap();
+    let open = http.get(&url).send().await.unwrap().text().await.unwrap();
+    let open: Value = serde_json::from_str(&open[1..]).unwrap();
+    let url = format!("{url}&sid={}", open["sid"].as_str().unwrap());
+    assert_eq!(
+        http.post(&url).body("40").send().await.unwrap().status(),
+        200
+    );
+    // The CONNECT answer is queued: this poll answers at once.
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.post(&url).body("6").send().await.unwrap().status(),
+        200
+    );
+    assert_rate_limited(http.post(&url).body("6").send().await.unwrap()).await;
+    assert_rate_limited(http.get(&url).send().await.unwrap()).await;
+}
