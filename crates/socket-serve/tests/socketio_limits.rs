@@ -1,20 +1,23 @@
-//! The Socket.IO endpoint spends the same rate-limit tokens as the socket-serve endpoints:
-//! a handshake one of the client address's connect bucket, every other request one of its
-//! Engine.IO session's bucket; past them, 429 `rate_limited` with `Retry-After`.
+//! The Socket.IO endpoint has the limits of the socket-serve endpoints: it spends the same
+//! rate-limit tokens (a handshake one of the client address's connect bucket, every other
+//! request one of its Engine.IO session's bucket; past them, 429 `rate_limited` with
+//! `Retry-After`), and answers allowed other origins with CORS headers.
 
 use std::net::SocketAddr;
 
 use serde_json::Value;
 use socket_serve::store::RateLimit;
-use socket_serve::{RateLimits, SocketIo, SocketServe};
+use socket_serve::{AllowedOrigins, CorsConfig, RateLimits, SocketIo, SocketServe};
 use socket_serve_test_support::{http_client, TestStore};
 
 async fn serve(limits: RateLimits) -> (String, TestStore) {
+    serve_with(|c| c.rate_limits = limits).await
+}
+
+async fn serve_with(set: impl FnOnce(&mut socket_serve::Config)) -> (String, TestStore) {
     let store = TestStore::from_env();
-    let config = socket_serve::Config {
-        rate_limits: limits,
-        ..store.config()
-    };
+    let mut config = store.config();
+    set(&mut config);
     let io = SocketServe::new(config).unwrap();
     let sio = SocketIo::new(&io).unwrap();
     let router: axum::Router = axum::Router::new().nest_service("/socket.io", sio.service());
@@ -78,4 +81,48 @@ async fn posts_and_polls_spend_their_sessions_tokens() {
     );
     assert_rate_limited(http.post(&url).body("6").send().await.unwrap()).await;
     assert_rate_limited(http.get(&url).send().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_other_origin_gets_cors_headers_and_preflights() {
+    const APP: &str = "https://app.example";
+    let cors = CorsConfig {
+        allowed_origins: AllowedOrigins::list([APP]).unwrap(),
+        ..CorsConfig::default()
+    };
+    let (url, _store) = serve_with(|c| c.cors = cors).await;
+    let http = http_client().build().unwrap();
+    let open = http.get(&url).header("origin", APP).send().await.unwrap();
+    assert_eq!(open.status(), 200);
+    let allowed = open.headers().get("access-control-allow-origin");
+    assert_eq!(allowed.map(|v| v.to_str().unwrap()), Some(APP));
+    let open: Value = serde_json::from_str(&open.text().await.unwrap()[1..]).unwrap();
+    let url = format!("{url}&sid={}", open["sid"].as_str().unwrap());
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", APP)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    let methods = preflight.headers().get("access-control-allow-methods");
+    assert!(methods.unwrap().to_str().unwrap().contains("POST"));
+    let post = http
+        .post(&url)
+        .header("origin", APP)
+        .body("40")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    assert!(post.headers().contains_key("access-control-allow-origin"));
+    let other = http
+        .get(&url)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 403);
 }

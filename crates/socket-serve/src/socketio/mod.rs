@@ -21,6 +21,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use serde::Deserialize;
+use tower::{Layer, ServiceExt};
 
 use crate::config::Config;
 use crate::engine::{lifecycle, Engine, SocketServe};
@@ -120,6 +121,8 @@ pub(crate) struct Inner {
     /// socket-serve endpoints: a cross-origin page must not open sessions with the
     /// user's cookies).
     origins: crate::http::origin::OriginPolicy,
+    /// The CORS headers of the allowed other origins (`None`: same origin only).
+    cors: Option<tower_http::cors::CorsLayer>,
     /// The internal server whose sessions are Engine.IO sessions.
     transport: Arc<Engine>,
     /// The main namespace's server, whose rate limits the endpoint applies.
@@ -155,6 +158,7 @@ impl SocketIo {
         Ok(SocketIo {
             inner: Arc::new(Inner {
                 origins: crate::http::origin::OriginPolicy::new(&root_config.cors),
+                cors: crate::http::origin::cors_layer(&root_config.cors),
                 transport,
                 root: root.engine.clone(),
                 namespaces: vec![("/".to_owned(), root.engine.clone())],
@@ -168,6 +172,7 @@ impl SocketIo {
     pub fn namespace(self, name: &str, server: &SocketServe) -> SocketIo {
         let mut inner = Inner {
             origins: self.inner.origins.clone(),
+            cors: self.inner.cors.clone(),
             transport: self.inner.transport.clone(),
             root: self.inner.root.clone(),
             namespaces: self.inner.namespaces.clone(),
@@ -238,7 +243,17 @@ where
             return Box::pin(std::future::ready(Ok(refused)));
         }
         let inner = self.inner.clone();
-        Box::pin(async move { Ok(handle(inner, req.map(Body::new)).await) })
+        let endpoint = tower::service_fn(move |req: Request<Body>| {
+            let inner = inner.clone();
+            async move { Ok::<_, Infallible>(handle(inner, req).await) }
+        });
+        let req = req.map(Body::new);
+        match &self.inner.cors {
+            // Answers preflights, and adds the headers to every answer, as on the
+            // socket-serve endpoints.
+            Some(cors) => Box::pin(cors.layer(endpoint).oneshot(req)),
+            None => Box::pin(endpoint.oneshot(req)),
+        }
     }
 }
 
