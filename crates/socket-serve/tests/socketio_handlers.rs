@@ -1,6 +1,7 @@
 //! Socket.IO event handlers run inside the `POST` that carried them (a serverless instance
 //! may freeze once it answers), up to the request's deadline; a handler that waits for its
-//! own client's ack releases the `POST` (that client sends nothing while it is open).
+//! own client's ack releases the `POST` (that client sends nothing while it is open). And
+//! a long-poll answer is bounded like the socket-serve long-poll's.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -51,6 +52,12 @@ async fn app(deadline_in: Option<Duration>) -> App {
         ping_interval: Duration::from_secs(2),
         ..Default::default()
     };
+    io.on_message("flood", |socket: Socket, n: u64| async move {
+        for i in 0..n {
+            socket.emit("n", i).await?;
+        }
+        Ok::<_, socket_serve::Error>(Ack(n))
+    });
     let sio = SocketIo::with_options(&io, options).unwrap();
     let mut router: axum::Router = axum::Router::new().nest_service("/socket.io", sio.service());
     if let Some(deadline_in) = deadline_in {
@@ -161,4 +168,26 @@ async fn a_post_answers_before_its_runtimes_deadline() {
     assert!(took >= Duration::from_millis(900), "{took:?}");
     assert!(took < Duration::from_millis(2000), "{took:?}");
     assert_eq!(app.done.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_answers_at_most_500_events_and_the_rest_next() {
+    let app = app(None).await;
+    let sid = app.connected().await;
+    assert_eq!(app.post(&sid, r#"42["flood",600]"#).await, "ok");
+    let numbers = |answer: &str| -> Vec<u64> {
+        answer
+            .split(SEP)
+            .filter_map(|p| p.strip_prefix("42"))
+            .map(|p| {
+                serde_json::from_str::<Value>(p).unwrap()[1]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let first = numbers(&app.get(Some(&sid)).await);
+    assert_eq!(first, (0..500).collect::<Vec<_>>());
+    let second = numbers(&app.get(Some(&sid)).await);
+    assert_eq!(second, (500..600).collect::<Vec<_>>());
 }

@@ -206,10 +206,15 @@ async fn source(
     })
 }
 
+/// What the source has after its position, within the long-poll answer's bounds (as on
+/// the socket-serve long-poll: the rest comes with the next poll, from the last kept).
 async fn replay(source: &mut Source) -> Result<Delivery, Error> {
     let mut delivery = source.reader.replay_listening(&source.subscription).await?;
     while delivery.messages.is_empty() && delivery.disconnected.is_none() && delivery.more {
         delivery = source.reader.replay_listening(&source.subscription).await?;
+    }
+    if let Some(last_kept) = crate::transport::bound(&mut delivery) {
+        source.reader.position = last_kept;
     }
     Ok(delivery)
 }

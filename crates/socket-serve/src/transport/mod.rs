@@ -6,7 +6,7 @@ pub(crate) mod reader;
 mod sse;
 mod ticker;
 
-pub(crate) use polling::{drain, long_poll};
+pub(crate) use polling::{bound, drain, long_poll};
 pub(crate) use sse::open_stream;
 
 use socket_serve_protocol::Cursor;

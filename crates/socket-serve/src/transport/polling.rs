@@ -24,7 +24,7 @@ pub(crate) const MAX_POLL_BYTES: usize = 1024 * 1024;
 /// Keeps the first messages of `delivery` within the limits. When some are left for the
 /// next poll, returns the cursor of the last one kept: the position the answer may claim
 /// (an end of the session, if any, comes with that next poll too).
-fn bound(delivery: &mut Delivery) -> Option<Cursor> {
+pub(crate) fn bound(delivery: &mut Delivery) -> Option<Cursor> {
     let mut bytes = 0;
     let mut keep = 0;
     for (i, (_, json)) in delivery.messages.iter().enumerate() {
