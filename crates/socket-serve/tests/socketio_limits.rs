@@ -126,3 +126,40 @@ async fn an_allowed_other_origin_gets_cors_headers_and_preflights() {
         .unwrap();
     assert_eq!(other.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_over_the_message_limit_is_refused_in_its_ack_and_a_body_over_max_payload_413() {
+    let (url, _store) = serve_with(|c| c.max_message_size = 1000).await;
+    let http = http_client().build().unwrap();
+    let open = http.get(&url).send().await.unwrap().text().await.unwrap();
+    let open: Value = serde_json::from_str(&open[1..]).unwrap();
+    let max_payload = open["maxPayload"].as_u64().unwrap() as usize;
+    let url = format!("{url}&sid={}", open["sid"].as_str().unwrap());
+    assert_eq!(
+        http.post(&url).body("40").send().await.unwrap().status(),
+        200
+    );
+    let big = "x".repeat(2000);
+    let event = format!("425[\"anything\",\"{big}\"]\u{1e}6");
+    assert_eq!(
+        http.post(&url).body(event).send().await.unwrap().status(),
+        200
+    );
+    let mut seen = String::new();
+    for _ in 0..5 {
+        if seen.contains("435[") {
+            break;
+        }
+        seen.push_str(&http.get(&url).send().await.unwrap().text().await.unwrap());
+    }
+    let ack = seen.split('\u{1e}').find(|p| p.starts_with("435["));
+    let ack = ack.unwrap_or_else(|| panic!("no ack in {seen}"));
+    let reply: Value = serde_json::from_str(&ack[3..]).unwrap();
+    assert_eq!(reply[0]["error"], "message_too_large", "{reply}");
+
+    let huge = format!("4{}", "y".repeat(max_payload + 1));
+    let res = http.post(&url).body(huge).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "payload_too_large", "{body}");
+}

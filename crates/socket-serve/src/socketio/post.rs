@@ -142,6 +142,12 @@ async fn on_attachment(
         return Ok(false);
     };
     pending.parts.push(base64);
+    let size: usize = pending.parts.iter().map(String::len).sum();
+    if size > inner.transport.config.max_message_size {
+        // Larger than any message may be: stored no further, and the session closes.
+        store.delete_state(sid, PENDING_BINARY).await?;
+        return Ok(false);
+    }
     if pending.parts.len() < packet.attachments {
         let json = serde_json::to_string(&pending)?;
         packets::set_state(&inner.transport, sid, PENDING_BINARY, &json).await?;
@@ -317,6 +323,16 @@ async fn event(
         requires_ack: packet.id.is_some(),
         request: Some(info.clone()),
     };
+    let max = engine.config.max_message_size;
+    if serde_json::to_vec(&input.data).map_or(true, |json| json.len() > max) {
+        // As `POST /message` refuses it; the rest of the `POST` still runs.
+        if let Some(id) = packet.id {
+            let err = Error::MessageTooLarge(max);
+            let reply = vec![json!({"error": err.code(), "message": err.to_string()})];
+            send_ack(inner, sid, session, &packet.nsp, id, reply).await?;
+        }
+        return Ok(());
+    }
     let waits = ClientWaits::new(session);
     let (inner, engine, scoped) = (inner.clone(), engine.clone(), waits.clone());
     let (sid, session, nsp, id) = (sid.to_owned(), session.to_owned(), packet.nsp, packet.id);
@@ -335,12 +351,7 @@ async fn event(
             Err(Error::UnknownSession | Error::MessageInProgress(_)) => return Ok(()),
             Err(err) => vec![json!({"error": err.code(), "message": err.to_string()})],
         };
-        let ack = SioPacket::new(SioKind::Ack, &nsp)
-            .with_id(id)
-            .with_data(Value::Array(reply));
-        // Per namespace session and id: a retried event is answered once per transport.
-        let dedup = format!("ack:{session}:{id}");
-        packets::push(&inner.transport, &sid, packets::encode(ack), Some(dedup)).await
+        send_ack(&inner, &sid, &session, &nsp, id, reply).await
     }));
     let past_deadline = async {
         match until {
@@ -362,6 +373,23 @@ async fn event(
             Ok(())
         }
     }
+}
+
+/// The answer to the client's event `id`, for its next poll.
+async fn send_ack(
+    inner: &Inner,
+    sid: &str,
+    session: &str,
+    nsp: &str,
+    id: u64,
+    reply: Vec<Value>,
+) -> Result<(), Error> {
+    let ack = SioPacket::new(SioKind::Ack, nsp)
+        .with_id(id)
+        .with_data(Value::Array(reply));
+    // Per namespace session and id: a retried event is answered once per transport.
+    let dedup = format!("ack:{session}:{id}");
+    packets::push(&inner.transport, sid, packets::encode(ack), Some(dedup)).await
 }
 
 /// `ACK`: the client's answer to an `emit_with_ack`, as `POST /ack`.
