@@ -259,6 +259,11 @@ impl SioPacket {
         }
         let data = match rest {
             "" => None,
+            // Whitespace before the payload would make `1 60` (data 60) encode as `160`
+            // (id 60): no client sends it.
+            json if json.starts_with(|c: char| c.is_ascii_whitespace()) => {
+                return Err(bad("payload is not JSON"))
+            }
             json => Some(serde_json::from_str(json).map_err(|_| bad("payload is not JSON"))?),
         };
         let packet = SioPacket {
@@ -422,6 +427,8 @@ mod tests {
             "2[\"a\"",
             "5[\"a\"]",
             "599-[\"a\"]",
+            // Found by fuzz/socketio_codec: it re-encoded as `160`, an id.
+            "1\n60",
         ] {
             assert!(SioPacket::decode(bad).is_err(), "{bad:?}");
         }
