@@ -187,26 +187,14 @@ impl SocketIo {
         }
     }
 
-    /// The endpoint as a tower `Service`: it answers any path (mount it at `/socket.io/`,
-    /// or under a catch-all).
+    /// The endpoint as a tower `Service`: it answers any path. Mount it with axum's
+    /// `nest_service("/socket.io", io.service())` (a nested `Router` would not match the
+    /// `/socket.io/` that socket.io-client asks for: axum 0.8 nests without the trailing
+    /// slash), or under a catch-all.
     pub fn service(&self) -> SocketIoService {
         SocketIoService {
             inner: self.inner.clone(),
         }
-    }
-
-    /// The endpoint as an axum `Router`, to nest at `/socket.io`.
-    ///
-    /// ```
-    /// let io = socket_serve::SocketServe::new(Default::default()).unwrap();
-    /// let sio = socket_serve::SocketIo::new(&io).unwrap();
-    /// let app: axum::Router = axum::Router::new().nest("/socket.io", sio.router());
-    /// # let _ = app;
-    /// ```
-    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
-        axum::Router::new()
-            .route_service("/", self.service())
-            .route_service("/{*rest}", self.service())
     }
 }
 
