@@ -324,44 +324,6 @@ impl Config {
                 problem: "expected a whole number of bytes",
             })?;
         }
-        if let Some(value) = get("SOCKET_SERVE_MAX_ROOMS") {
-            c.max_rooms_per_session =
-                value
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(ConfigError {
-                        name: "SOCKET_SERVE_MAX_ROOMS",
-                        value,
-                        problem: "expected a whole number above 0",
-                    })?;
-        }
-        if let Some(value) = get("SOCKET_SERVE_MAX_STREAMS") {
-            c.max_streams_per_session =
-                value
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(ConfigError {
-                        name: "SOCKET_SERVE_MAX_STREAMS",
-                        value,
-                        problem: "expected a whole number above 0",
-                    })?;
-        }
-        if let Some(value) = get("SOCKET_SERVE_REPLAY_BATCH") {
-            c.replay_batch = value
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError {
-                    name: "SOCKET_SERVE_REPLAY_BATCH",
-                    value,
-                    problem: "expected a whole number above 0",
-                })?;
-        }
         if let Some(value) = get("SOCKET_SERVE_STRICT_EVENTS") {
             c.strict_events = parse_flag("SOCKET_SERVE_STRICT_EVENTS", value)?;
         }
@@ -382,13 +344,16 @@ impl Config {
     }
 }
 
-/// The limits of [`Config::stream_buffer_bytes`] and the fields after it: whole numbers
-/// above 0.
+/// The settings that are whole numbers above 0: rooms and streams per session, the replay
+/// step, and [`Config::stream_buffer_bytes`] with the quotas after it.
 fn quotas_from_lookup(
     c: &mut Config,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
-    let quotas: [(&'static str, &mut usize); 4] = [
+    let quotas: [(&'static str, &mut usize); 7] = [
+        ("SOCKET_SERVE_MAX_ROOMS", &mut c.max_rooms_per_session),
+        ("SOCKET_SERVE_MAX_STREAMS", &mut c.max_streams_per_session),
+        ("SOCKET_SERVE_REPLAY_BATCH", &mut c.replay_batch),
         (
             "SOCKET_SERVE_STREAM_BUFFER_BYTES",
             &mut c.stream_buffer_bytes,

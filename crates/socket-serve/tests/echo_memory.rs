@@ -7,7 +7,7 @@
 //! Needs `cargo build -p chat` first (as `chat_binary.rs`).
 
 use serde_json::json;
-use socket_serve_test_support::ChatProcess;
+use socket_serve_test_support::{ChatProcess, TestStore};
 
 const ECHOES: u64 = 200;
 const MESSAGE_BYTES: u64 = 900_000;
@@ -15,13 +15,15 @@ const SLACK: u64 = 64 * 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_echoes_are_logged_once_and_their_answers_not_kept() {
-    if store_is_not_memory() {
+    // The chat process runs on its own memory store whatever the suite's store: under
+    // the Redis runs this test would only repeat itself.
+    if !TestStore::env_is_memory() {
         return;
     }
     let chat = ChatProcess::spawn(&[("SOCKET_SERVE_MAX_MESSAGE_BYTES", "1000000")]);
     let client = chat.client();
     let session = client.connect().await;
-    let before = rss_bytes(chat.pid());
+    let before = 1024 * chat.rss_kib();
     let text = "x".repeat(MESSAGE_BYTES as usize);
     for n in 0..ECHOES {
         // Written by hand: serializing 900 KB 200 times would be most of the test's time.
@@ -32,7 +34,7 @@ async fn large_echoes_are_logged_once_and_their_answers_not_kept() {
         let answer = client.post("message", body).await;
         assert_eq!(answer.status, 200, "echo {n}: {}", answer.json["code"]);
     }
-    let grown = rss_bytes(chat.pid()).saturating_sub(before);
+    let grown = (1024 * chat.rss_kib()).saturating_sub(before);
     let bound = ECHOES * MESSAGE_BYTES + SLACK;
     eprintln!("RSS grew {} MB (bound {} MB)", grown >> 20, bound >> 20);
     assert!(grown <= bound, "RSS grew {grown} bytes, above {bound}");
@@ -47,20 +49,4 @@ async fn large_echoes_are_logged_once_and_their_answers_not_kept() {
         .post_json("message", &retry)
         .await
         .error(410, "answer_not_kept");
-}
-
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS")
-        * 1024
-}
-
-/// The chat process here runs on its own memory store whatever the suite's store: under
-/// `SOCKET_SERVE_TEST_STORE=redis` this test would only repeat itself, slowly.
-fn store_is_not_memory() -> bool {
-    std::env::var("SOCKET_SERVE_TEST_STORE").is_ok_and(|s| !s.is_empty() && s != "memory")
 }

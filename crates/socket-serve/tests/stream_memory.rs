@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use socket_serve_test_support::{ChatProcess, Resume};
+use socket_serve_test_support::{rss_kib, ChatProcess, Resume, TestStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -25,7 +25,9 @@ const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_reading_streams_are_cut_within_their_byte_budget_and_resume_without_loss() {
-    if store_is_not_memory() {
+    // The chat process runs on its own memory store whatever the suite's store: under
+    // the Redis runs this test would only repeat itself.
+    if !TestStore::env_is_memory() {
         return;
     }
     let chat = ChatProcess::spawn(&[
@@ -42,14 +44,14 @@ async fn non_reading_streams_are_cut_within_their_byte_budget_and_resume_without
         sockets.push(open_unread_stream(chat.url(), &session.session_id).await);
         sessions.push(session);
     }
-    let before = rss_bytes(chat.pid());
+    let before = 1024 * chat.rss_kib();
     let peak = Arc::new(AtomicU64::new(before));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
         let (peak, sampling, pid) = (peak.clone(), sampling.clone(), chat.pid());
         std::thread::spawn(move || {
             while sampling.load(Ordering::Acquire) {
-                peak.fetch_max(rss_bytes(pid), Ordering::AcqRel);
+                peak.fetch_max(1024 * rss_kib(pid), Ordering::AcqRel);
                 std::thread::sleep(Duration::from_millis(10));
             }
         })
@@ -171,20 +173,4 @@ fn number(text: &str) -> usize {
 
 fn short(frame: &str) -> &str {
     &frame[..frame.len().min(80)]
-}
-
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS")
-        * 1024
-}
-
-/// The chat process here runs on its own memory store whatever the suite's store: under
-/// `SOCKET_SERVE_TEST_STORE=redis` this test would only repeat itself.
-fn store_is_not_memory() -> bool {
-    std::env::var("SOCKET_SERVE_TEST_STORE").is_ok_and(|s| !s.is_empty() && s != "memory")
 }

@@ -111,14 +111,25 @@ impl ChatProcess {
 
     /// Its resident memory now (`VmRSS` of `/proc/<pid>/status`), in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("the child's /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status")
+        rss_kib(self.pid())
     }
+}
+
+/// The resident memory of process `pid` now (`VmRSS` of `/proc/<pid>/status`), in KiB;
+/// for a sampler thread that holds only the pid.
+///
+/// ```
+/// let own = socket_serve_test_support::rss_kib(std::process::id());
+/// assert!(own > 0);
+/// ```
+pub fn rss_kib(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
 }
 
 impl Drop for ChatProcess {

@@ -54,7 +54,7 @@ mod test_server;
 mod test_store;
 mod wait;
 
-pub use chat_process::{built_binary, ChatProcess};
+pub use chat_process::{built_binary, rss_kib, ChatProcess};
 pub use event_stream::{EventStream, Frame, Resume};
 pub use lambda::{InstanceInfo, InstanceState, LambdaOptions, LambdaStats, LocalLambda};
 pub use raw_client::{Answer, RawClient, Session};

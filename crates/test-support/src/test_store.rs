@@ -66,6 +66,23 @@ impl TestStore {
         }
     }
 
+    /// Whether `SOCKET_SERVE_TEST_STORE` names the memory store (or nothing), without
+    /// starting a store: a test that runs its own server process skips the Redis runs of
+    /// the suite with it.
+    ///
+    /// ```
+    /// # use socket_serve_test_support::TestStore;
+    /// if std::env::var_os("SOCKET_SERVE_TEST_STORE").is_none() {
+    ///     assert!(TestStore::env_is_memory());
+    /// }
+    /// ```
+    pub fn env_is_memory() -> bool {
+        matches!(
+            std::env::var("SOCKET_SERVE_TEST_STORE").as_deref(),
+            Err(_) | Ok("") | Ok("memory")
+        )
+    }
+
     /// A name for messages: `memory` or `redis`.
     pub fn name(&self) -> &'static str {
         match self {
